@@ -1,0 +1,59 @@
+// @ts-check
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'test/fixtures/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    // Library code logs through shared/logger.ts; only entry points talk to the terminal.
+    files: ['shared/**/*.ts', 'host/**/*.ts', 'agent/**/*.ts', 'functions/**/*.ts', 'orchestrations/**/*.ts'],
+    ignores: ['host/cli.ts', 'host/local.ts', 'agent/cli.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // App code never depends on the local host, the agent or the CLI: it must deploy to Azure as it is.
+    files: ['functions/**/*.ts', 'orchestrations/**/*.ts', 'shared/**/*.ts', 'index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/host/**', '**/agent/**', '**/cli/**'], message: 'App code must not import the local host, agent or CLI.' }] },
+      ],
+    },
+  },
+  {
+    // Orchestrations are replayed: no I/O, no wall clock, no randomness.
+    files: ['orchestrations/**/*.ts'],
+    ignores: ['orchestrations/**/activities.ts', 'orchestrations/**/*.activities.ts'],
+    rules: {
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch'],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use context.df.currentUtcDateTime in orchestrations.' },
+        { object: 'Math', property: 'random', message: 'Orchestrations must be deterministic.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', 'crypto'], message: 'No I/O in orchestrations.' },
+            { group: ['@azure/storage-*', '@azure/data-tables'], message: 'Storage calls belong in activities.' },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+);
