@@ -70,6 +70,27 @@ export function hostIdFor(appDir: string, explicit?: string): string {
   return `${base.slice(0, 23)}-${hash}`.replace(/^-+/, '');
 }
 
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
+}
+
+/** Puts the app settings into process.env; returns a function that puts the old values back. */
+function applySettingsToEnv(values: Readonly<Record<string, string>>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [key, value] of Object.entries(values)) {
+    if (process.env[key] === value) continue;
+    previous.set(key, process.env[key]);
+    process.env[key] = value;
+  }
+  return () => {
+    for (const [key, value] of previous) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
+
 export function startHost(options: StartHostOptions): HostHandle {
   const state: {
     url?: string;
@@ -77,6 +98,7 @@ export function startHost(options: StartHostOptions): HostHandle {
     services?: HostServices;
     functions: RegisteredFunction[];
     stop?: () => Promise<void>;
+    restoreEnv?: () => void;
   } = { functions: [] };
 
   const ready = (async () => {
@@ -99,6 +121,9 @@ export function startHost(options: StartHostOptions): HostHandle {
       const name = method ?? (level as 'trace' | 'debug' | 'error');
       if (level !== 'none') logger[name](msg, { category });
     });
+    // App settings are environment variables of the worker process, as in Azure.
+    const restoreEnv = applySettingsToEnv(settings.all());
+    state.restoreEnv = restoreEnv;
     await serially(async () => {
       installCoreModule(core);
       try {
@@ -177,7 +202,7 @@ export function startHost(options: StartHostOptions): HostHandle {
     const started: TriggerPlugin[] = [];
     // Shared by appStart and appTerminate only, as the worker's appLevelOnlyHookData.
     const appLevelHookData: Record<string, unknown> = {};
-    state.stop = async () => {
+    state.stop = once(async () => {
       const closing = http.close();
       await Promise.all(started.map((p) => p.stop()));
       await invoker.drain();
@@ -189,7 +214,8 @@ export function startHost(options: StartHostOptions): HostHandle {
         }
       }
       await closing;
-    };
+      restoreEnv();
+    });
 
     for (const hook of core.hooks.appStart) {
       await hook({
@@ -209,7 +235,11 @@ export function startHost(options: StartHostOptions): HostHandle {
   })();
 
   let disposed: Promise<void> | undefined;
-  ready.catch(() => undefined);
+  // A host that fails half-way through starting releases what it already holds.
+  ready.catch(async () => {
+    await state.stop?.().catch(() => undefined);
+    state.restoreEnv?.();
+  });
   const notReady = (what: string): never => {
     throw new TidemarkError('Internal', `host.${what} is not available before host.ready resolves.`);
   };

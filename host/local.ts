@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: tidemark on one machine. Two Azurite instances stand for the two regions (source
+ * `eastus`, target `westus`; data kept under .data/azurite/), and the local Functions host runs
+ * tidemark's app against them on port 7071. Ctrl-C stops everything.
+ */
+import path from 'node:path';
+
+import { TidemarkError } from '../shared/errors';
+import { createPinoLogger } from '../shared/pinoLogger';
+import { type AzuriteInstance, startAzurite } from './azurite';
+import { startHost } from './startHost';
+
+interface RegionSpec {
+  name: string;
+  ports: { blob: number; queue: number; table: number };
+}
+
+function portsFrom(
+  env: string | undefined,
+  fallback: number,
+): { blob: number; queue: number; table: number } {
+  const base = env ? Number(env) : fallback;
+  if (!Number.isInteger(base) || base < 1 || base > 65533) {
+    throw new TidemarkError('InvalidConfig', `Port base "${env}" is not a port number.`);
+  }
+  return { blob: base, queue: base + 1, table: base + 2 };
+}
+
+async function main(): Promise<void> {
+  const appDir = path.resolve(__dirname, '..', '..');
+  const dataDir = path.join(appDir, '.data');
+  const logger = createPinoLogger({ name: 'tidemark', level: process.env.TIDEMARK_LOG_LEVEL ?? 'info' });
+  const regions: RegionSpec[] = [
+    {
+      name: process.env.TIDEMARK_SOURCE_REGION ?? 'eastus',
+      ports: portsFrom(process.env.TIDEMARK_SOURCE_PORT_BASE, 10000),
+    },
+    {
+      name: process.env.TIDEMARK_TARGET_REGION ?? 'westus',
+      ports: portsFrom(process.env.TIDEMARK_TARGET_PORT_BASE, 10010),
+    },
+  ];
+  const azurites: AzuriteInstance[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(azurites.map((a) => a.stop()));
+  };
+  try {
+    for (const region of regions) {
+      azurites.push(
+        await startAzurite({
+          name: region.name,
+          location: path.join(dataDir, 'azurite', region.name),
+          blobPort: region.ports.blob,
+          queuePort: region.ports.queue,
+          tablePort: region.ports.table,
+          logger,
+        }),
+      );
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const [source, target] = azurites as [AzuriteInstance, AzuriteInstance];
+  const port = Number(process.env.TIDEMARK_PORT ?? 7071);
+  const host = startHost({
+    appDir,
+    port,
+    logger,
+    dataDir: path.join(dataDir, 'host'),
+    settings: {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: target.connectionString,
+      TIDEMARK_SOURCE_REGION: regions[0]!.name,
+      TIDEMARK_TARGET_REGION: regions[1]!.name,
+      TIDEMARK_SOURCE_STORAGE: source.connectionString,
+      TIDEMARK_TARGET_STORAGE: target.connectionString,
+      TIDEMARK_TASK_HUB: process.env.TIDEMARK_TASK_HUB ?? 'tidemark',
+    },
+  });
+  try {
+    await host.ready;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  process.stdout.write(`Host ready: ${host.url}\n`);
+  process.stdout.write(`Portal:     ${host.url}/\n`);
+  process.stdout.write(`Health:     ${host.url}/api/health\n`);
+  process.stdout.write(
+    `Regions:    ${regions[0]!.name} (blob :${source.blobPort}), ${regions[1]!.name} (blob :${target.blobPort})\n`,
+  );
+  process.stdout.write(`Function key: ${host.keys.functionKey}\nMaster key:   ${host.keys.masterKey}\n`);
+  process.stdout.write('Press Ctrl-C to stop.\n');
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      process.stderr.write('Forced exit.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('Stopping', { signal });
+    void (async () => {
+      await host.dispose();
+      await stopAll();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  const e = err instanceof TidemarkError ? err : undefined;
+  process.stderr.write(`✘ ERROR ${e?.code ?? 'Internal'}: ${(err as Error)?.message ?? String(err)}\n`);
+  if (e?.hint) process.stderr.write(`  How to fix: ${e.hint}\n`);
+  process.exit(e?.kind === 'user' ? 1 : 2);
+});

@@ -1,0 +1,47 @@
+/**
+ * tidemark's app settings, validated once. In Azure they are the function app's settings; locally
+ * they come from local.settings.json through the local host. Every setting the code reads is here.
+ */
+import { z } from 'zod';
+
+import { TidemarkError } from './errors';
+
+const schema = z.object({
+  TIDEMARK_SOURCE_REGION: z.string().min(1).default('eastus'),
+  TIDEMARK_TARGET_REGION: z.string().min(1).default('westus'),
+  /** Connection string of the source region's storage (cache account; locally also the source disks). */
+  TIDEMARK_SOURCE_STORAGE: z.string().min(1).optional(),
+  /** Connection string of the target region's storage; defaults to AzureWebJobsStorage. */
+  TIDEMARK_TARGET_STORAGE: z.string().min(1).optional(),
+  AzureWebJobsStorage: z.string().min(1).optional(),
+});
+
+export interface RegionConfig {
+  name: string;
+  role: 'source' | 'target';
+  connectionString?: string;
+}
+
+export interface TidemarkConfig {
+  source: RegionConfig;
+  target: RegionConfig;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): TidemarkConfig {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new TidemarkError('InvalidConfig', `tidemark's app settings are invalid: ${problems}`, {
+      hint: 'See local.settings.json.example for the settings and their meaning.',
+    });
+  }
+  const s = result.data;
+  return {
+    source: { name: s.TIDEMARK_SOURCE_REGION, role: 'source', connectionString: s.TIDEMARK_SOURCE_STORAGE },
+    target: {
+      name: s.TIDEMARK_TARGET_REGION,
+      role: 'target',
+      connectionString: s.TIDEMARK_TARGET_STORAGE ?? s.AzureWebJobsStorage,
+    },
+  };
+}
