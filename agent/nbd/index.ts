@@ -1,0 +1,2 @@
+export { startNbdServer, type NbdServer, type NbdServerOptions } from './server';
+export type { ExportSource } from './exportTable';
