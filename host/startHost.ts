@@ -67,7 +67,8 @@ export function hostIdFor(appDir: string, explicit?: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-');
   const hash = crypto.createHash('sha256').update(path.resolve(appDir)).digest('hex').slice(0, 8);
-  return `${base.slice(0, 23)}-${hash}`.replace(/^-+/, '');
+  // Host ids follow the real host's rules (HostIdValidator): no leading or doubled dashes.
+  return `${base.slice(0, 23)}-${hash}`.replace(/-{2,}/g, '-').replace(/^-+/, '');
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {
