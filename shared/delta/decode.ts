@@ -1,0 +1,45 @@
+import { crc32c } from '@node-rs/crc32';
+
+import { asBuffer } from './bytes';
+import { ENTRY_HEADER_BYTES } from './constants';
+import { checkEntryData, checkEntryHeaderFits, checkPayloadEnd, parseEntryHeader } from './entry';
+import { parseHeader } from './header';
+import { checkBlobLength, checkExpectation, checkMaxBytes } from './headerChecks';
+import { checkTrailer } from './trailer';
+import type { DecodeDeltaOptions, Delta, DeltaEntry, DeltaHeader } from './types';
+
+function deltaFromHeader(header: DeltaHeader, entries: DeltaEntry[]): Delta {
+  const { vmId, generation, sequence, firstWriteTime, lastWriteTime, appConsistent, heartbeat } = header;
+  return { vmId, generation, sequence, firstWriteTime, lastWriteTime, appConsistent, heartbeat, entries };
+}
+
+/**
+ * Decodes and checks a whole delta blob. The entries' data are views into `bytes`: nothing is
+ * copied, so do not reuse `bytes` while the delta is in use.
+ */
+export function decodeDelta(bytes: Uint8Array, options: DecodeDeltaOptions = {}): Delta {
+  const buf = asBuffer(bytes);
+  checkMaxBytes(buf.length, options.maxBytes);
+  const header = parseHeader(buf);
+  checkBlobLength(header, buf.length);
+  checkExpectation(header, options);
+
+  const payloadEnd = header.headerLength + header.payloadLength;
+  let crc = crc32c(buf.subarray(0, header.headerLength));
+  let at = header.headerLength;
+  const entries: DeltaEntry[] = [];
+  for (let index = 0; index < header.entryCount; index++) {
+    checkEntryHeaderFits(index, header.entryCount, at, payloadEnd);
+    const entryHeader = buf.subarray(at, at + ENTRY_HEADER_BYTES);
+    const entry = parseEntryHeader(entryHeader, index, at, payloadEnd);
+    const dataAt = at + ENTRY_HEADER_BYTES;
+    const data = buf.subarray(dataAt, dataAt + entry.length);
+    checkEntryData(data, entry, index, dataAt);
+    crc = crc32c(entryHeader, crc);
+    entries.push({ disk: entry.disk, offset: entry.offset, data });
+    at = dataAt + entry.length;
+  }
+  checkPayloadEnd(header.entryCount, at, payloadEnd);
+  checkTrailer(buf.subarray(at), at, crc);
+  return deltaFromHeader(header, entries);
+}

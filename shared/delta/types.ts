@@ -1,0 +1,70 @@
+/** One disk write, in write order. `offset` and `data.length` are multiples of 512. */
+export interface DeltaEntry {
+  /** Index of the VM's disk (LUN order), 0-65535. */
+  disk: number;
+  /** Byte offset on the disk. */
+  offset: number;
+  data: Buffer;
+}
+
+/**
+ * One blob of writes from one VM. u64 fields (generation, sequence, times, offsets) are numbers and
+ * must be safe integers (<= 2^53 - 1); the decoder rejects larger values.
+ */
+export interface Delta {
+  /** `{resourceGroup}/{vm}`. */
+  vmId: string;
+  /** Replication generation handed to the agent at enable; a new one starts after a resync. */
+  generation: number;
+  sequence: number;
+  /** Milliseconds since the epoch. A heartbeat carries its time in both. */
+  firstWriteTime: number;
+  lastWriteTime: number;
+  /** The agent took an application-consistent bookmark right after these writes. */
+  appConsistent: boolean;
+  /** An idle agent's proof of life: no entries, only the time. */
+  heartbeat: boolean;
+  entries: DeltaEntry[];
+}
+
+export type DeltaCompression = 'none';
+
+/** What the header of a delta blob says, checked but not yet matched against the entries. */
+export interface DeltaHeader extends Omit<Delta, 'entries'> {
+  version: number;
+  compression: DeltaCompression;
+  entryCount: number;
+  /** Bytes from the start of the blob to the first entry. */
+  headerLength: number;
+  /** Bytes of all entries, their headers included. */
+  payloadLength: number;
+  /** The length the blob must have: header, payload and trailer. */
+  blobLength: number;
+}
+
+/** What the caller knows the delta must be; a mismatch is an error. */
+export interface DeltaExpectation {
+  vmId?: string;
+  generation?: number;
+  sequence?: number;
+}
+
+export interface DecodeDeltaOptions extends DeltaExpectation {
+  /** Largest blob accepted, in bytes. */
+  maxBytes?: number;
+}
+
+export interface DecodeDeltaStreamOptions {
+  /** The blob's length as storage reports it; nothing is allocated past it. */
+  blobLength: number;
+  expect?: DeltaExpectation;
+  maxBytes?: number;
+}
+
+export interface EncodeDeltaOptions {
+  /** Largest blob the caller wants; a bigger delta is an InvalidArgument. */
+  maxBytes?: number;
+}
+
+export type DeltaStreamItem =
+  { type: 'header'; header: DeltaHeader } | { type: 'entry'; index: number; entry: DeltaEntry };
