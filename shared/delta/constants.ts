@@ -13,14 +13,16 @@ export const MAX_VM_ID_BYTES = 256;
 /** Read this many bytes and readDeltaHeader never needs more. */
 export const MAX_HEADER_BYTES = FIXED_HEADER_BYTES + MAX_VM_ID_BYTES + HEADER_CRC_BYTES;
 
-/** disk u16, offset u64, length u32, data CRC32C u32. */
-export const ENTRY_HEADER_BYTES = 18;
+/** disk u16, flags u16, offset u64, length u32, data CRC32C u32. */
+export const ENTRY_HEADER_BYTES = 20;
 export const TRAILER_BYTES = 4;
 
 /** Page blobs are written in 512-byte pages. */
 export const SECTOR_BYTES = 512;
 /** The Put Page limit: one entry is at most one Put Page call. */
 export const MAX_ENTRY_BYTES = 4 * 1024 * 1024;
+/** The largest range one zero entry clears (one Clear Pages call); it carries no data bytes. */
+export const MAX_ZERO_ENTRY_BYTES = 1024 * 1024 * 1024;
 
 export const FLAG_APP_CONSISTENT = 0x0001;
 export const FLAG_HEARTBEAT = 0x0002;
@@ -29,6 +31,10 @@ export const COMPRESSION_SHIFT = 4;
 export const COMPRESSION_MASK = 0x00f0;
 export const COMPRESSION_NONE = 0;
 export const KNOWN_FLAGS = FLAG_APP_CONSISTENT | FLAG_HEARTBEAT | COMPRESSION_MASK;
+
+/** Entry flag bit 0: a zero range (TRIM / WRITE_ZEROES). No data follows; the CRC field is 0. */
+export const ENTRY_FLAG_ZERO = 0x0001;
+export const KNOWN_ENTRY_FLAGS = ENTRY_FLAG_ZERO;
 
 /** Byte offsets of the header fields. */
 export const HEADER = {
@@ -49,7 +55,8 @@ export const HEADER = {
 /** Byte offsets of the fields inside an entry header. */
 export const ENTRY = {
   disk: 0,
-  offset: 2,
-  length: 10,
-  crc: 14,
+  flags: 2,
+  offset: 4,
+  length: 12,
+  crc: 16,
 } as const;

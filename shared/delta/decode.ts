@@ -2,7 +2,7 @@ import { crc32c } from '@node-rs/crc32';
 
 import { asBuffer } from './bytes';
 import { ENTRY_HEADER_BYTES } from './constants';
-import { checkEntryData, checkEntryHeaderFits, checkPayloadEnd, parseEntryHeader } from './entry';
+import { checkEntryData, checkEntryHeaderFits, checkPayloadEnd, parseEntryHeader, zeroEntry } from './entry';
 import { parseHeader } from './header';
 import { checkBlobLength, checkExpectation, checkMaxBytes } from './headerChecks';
 import { checkTrailer } from './trailer';
@@ -15,7 +15,7 @@ function deltaFromHeader(header: DeltaHeader, entries: DeltaEntry[]): Delta {
 
 /**
  * Decodes and checks a whole delta blob. The entries' data are views into `bytes`: nothing is
- * copied, so do not reuse `bytes` while the delta is in use.
+ * copied, so do not reuse `bytes` while the delta is in use. Zero entries carry only their length.
  */
 export function decodeDelta(bytes: Uint8Array, options: DecodeDeltaOptions = {}): Delta {
   const buf = asBuffer(bytes);
@@ -33,11 +33,15 @@ export function decodeDelta(bytes: Uint8Array, options: DecodeDeltaOptions = {})
     const entryHeader = buf.subarray(at, at + ENTRY_HEADER_BYTES);
     const entry = parseEntryHeader(entryHeader, index, at, payloadEnd);
     const dataAt = at + ENTRY_HEADER_BYTES;
-    const data = buf.subarray(dataAt, dataAt + entry.length);
-    checkEntryData(data, entry, index, dataAt);
+    if (entry.zero) {
+      entries.push(zeroEntry(entry));
+    } else {
+      const data = buf.subarray(dataAt, dataAt + entry.dataLength);
+      checkEntryData(data, entry, index, dataAt);
+      entries.push({ disk: entry.disk, offset: entry.offset, data });
+    }
     crc = crc32c(entryHeader, crc);
-    entries.push({ disk: entry.disk, offset: entry.offset, data });
-    at = dataAt + entry.length;
+    at = dataAt + entry.dataLength;
   }
   checkPayloadEnd(header.entryCount, at, payloadEnd);
   checkTrailer(buf.subarray(at), at, crc);

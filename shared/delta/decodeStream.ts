@@ -4,7 +4,7 @@ import { TidemarkError } from '../errors';
 import { isU64 } from './bytes';
 import { ChunkReader } from './chunkReader';
 import { ENTRY_HEADER_BYTES, HEADER_PREFIX_BYTES, TRAILER_BYTES } from './constants';
-import { checkEntryData, checkEntryHeaderFits, checkPayloadEnd, parseEntryHeader } from './entry';
+import { checkEntryData, checkEntryHeaderFits, checkPayloadEnd, parseEntryHeader, zeroEntry } from './entry';
 import { parseHeader, parseHeaderPrefix } from './header';
 import { checkBlobLength, checkExpectation, checkMaxBytes } from './headerChecks';
 import { checkTrailer } from './trailer';
@@ -16,9 +16,11 @@ import type { DecodeDeltaStreamOptions, DeltaStreamItem } from './types';
  * offset are vouched for by the trailer only, so nothing is final until the generator completes;
  * an applier must not act on a delta whose stream threw.
  *
- * Allocates the header, each entry's data and one 18-byte scratch buffer, each only after checking
- * it fits in `blobLength` (and `blobLength` against `maxBytes`), whatever the header claims. The
- * source is closed when the generator ends, however it ends.
+ * Allocates the header, each data entry's data and one 20-byte (ENTRY_HEADER_BYTES) scratch
+ * buffer, each only after checking it fits in `blobLength` (and `blobLength` against `maxBytes`),
+ * whatever the header claims: never more than `blobLength + ENTRY_HEADER_BYTES` bytes in all. A
+ * zero entry allocates nothing, whatever its length. The source is closed when the generator ends,
+ * however it ends.
  */
 export async function* decodeDeltaStream(
   source: AsyncIterable<Uint8Array>,
@@ -53,7 +55,12 @@ export async function* decodeDeltaStream(
       await reader.readInto(scratch, 0);
       const entry = parseEntryHeader(scratch, index, at, payloadEnd);
       crc = crc32c(scratch, crc);
-      const data = await reader.read(entry.length);
+      if (entry.zero) {
+        // No data follows, and nothing is allocated for the range, however long.
+        yield { type: 'entry', index, entry: zeroEntry(entry) };
+        continue;
+      }
+      const data = await reader.read(entry.dataLength);
       checkEntryData(data, entry, index, at + ENTRY_HEADER_BYTES);
       yield { type: 'entry', index, entry: { disk: entry.disk, offset: entry.offset, data } };
     }

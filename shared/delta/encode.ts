@@ -2,7 +2,7 @@ import { crc32c } from '@node-rs/crc32';
 
 import { ENTRY_HEADER_BYTES, TRAILER_BYTES } from './constants';
 import { invalidDelta } from './deltaErrors';
-import { writeEntry } from './entry';
+import { encodedEntryBytes, writeEntry } from './entry';
 import { headerLengthFor, writeHeader } from './header';
 import { writeTrailer } from './trailer';
 import type { Delta, EncodeDeltaOptions } from './types';
@@ -14,7 +14,7 @@ export function encodeDelta(delta: Delta, options: EncodeDeltaOptions = {}): Buf
   const vmId = Buffer.from(delta.vmId, 'utf8');
   const headerLength = headerLengthFor(vmId.length);
   let payloadLength = 0;
-  for (const entry of delta.entries) payloadLength += ENTRY_HEADER_BYTES + entry.data.length;
+  for (const entry of delta.entries) payloadLength += encodedEntryBytes(entry);
   const blobLength = headerLength + payloadLength + TRAILER_BYTES;
   if (options.maxBytes !== undefined && blobLength > options.maxBytes) {
     throw invalidDelta(

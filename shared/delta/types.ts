@@ -1,10 +1,25 @@
-/** One disk write, in write order. `offset` and `data.length` are multiples of 512. */
-export interface DeltaEntry {
+/** One disk write, in write order: data to write, or a range to zero. */
+export type DeltaEntry = DeltaDataEntry | DeltaZeroEntry;
+
+/** Bytes written. `offset` and `data.length` are multiples of 512; `data` is 512 B to 4 MiB. */
+export interface DeltaDataEntry {
   /** Index of the VM's disk (LUN order), 0-65535. */
   disk: number;
   /** Byte offset on the disk. */
   offset: number;
   data: Buffer;
+}
+
+/**
+ * A range that reads as zeros from now on (NBD TRIM / WRITE_ZEROES; the applier issues Clear
+ * Pages). It carries no data: `zeroLength` is a multiple of 512 from 512 B to 1 GiB.
+ */
+export interface DeltaZeroEntry {
+  /** Index of the VM's disk (LUN order), 0-65535. */
+  disk: number;
+  /** Byte offset on the disk. */
+  offset: number;
+  zeroLength: number;
 }
 
 /**

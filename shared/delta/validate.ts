@@ -1,23 +1,36 @@
-import { MAX_ENTRY_BYTES, SECTOR_BYTES } from './constants';
+import { MAX_ENTRY_BYTES, MAX_ZERO_ENTRY_BYTES, SECTOR_BYTES } from './constants';
 import { invalidDelta } from './deltaErrors';
 import type { Delta, DeltaEntry } from './types';
 import { isU64 } from './bytes';
+import { isZeroEntry } from './entry';
 import { vmIdProblem } from './vmId';
 
 function checkU64(field: string, value: unknown): void {
   if (!isU64(value)) throw invalidDelta(field, 'must be an integer from 0 to 2^53 - 1', value);
 }
 
-function checkEntry(entry: DeltaEntry, index: number): void {
-  const field = `entries[${index}]`;
-  if (!Number.isInteger(entry.disk) || entry.disk < 0 || entry.disk > 0xffff) {
-    throw invalidDelta(`${field}.disk`, 'must be an integer from 0 to 65535', entry.disk);
+/** The length the entry covers on its disk; throws unless it is a valid data or zero entry. */
+function checkEntryBody(entry: DeltaEntry, field: string): number {
+  if (isZeroEntry(entry)) {
+    if ('data' in entry) throw invalidDelta(field, 'has both data and zeroLength; a zero entry has no data');
+    const length: unknown = entry.zeroLength;
+    if (
+      !isU64(length) ||
+      length < SECTOR_BYTES ||
+      length % SECTOR_BYTES !== 0 ||
+      length > MAX_ZERO_ENTRY_BYTES
+    ) {
+      throw invalidDelta(
+        `${field}.zeroLength`,
+        `must be a multiple of ${SECTOR_BYTES} from ${SECTOR_BYTES} to ${MAX_ZERO_ENTRY_BYTES}`,
+        length,
+      );
+    }
+    return length;
   }
-  checkU64(`${field}.offset`, entry.offset);
-  if (entry.offset % SECTOR_BYTES !== 0) {
-    throw invalidDelta(`${field}.offset`, `must be a multiple of ${SECTOR_BYTES}`, entry.offset);
+  if (!((entry as { data?: unknown }).data instanceof Uint8Array)) {
+    throw invalidDelta(`${field}.data`, 'must be a Buffer');
   }
-  if (!(entry.data instanceof Uint8Array)) throw invalidDelta(`${field}.data`, 'must be a Buffer');
   const length = entry.data.length;
   if (length === 0 || length % SECTOR_BYTES !== 0 || length > MAX_ENTRY_BYTES) {
     throw invalidDelta(
@@ -26,6 +39,20 @@ function checkEntry(entry: DeltaEntry, index: number): void {
       length,
     );
   }
+  return length;
+}
+
+function checkEntry(entry: DeltaEntry, index: number): void {
+  const field = `entries[${index}]`;
+  if (typeof entry !== 'object' || entry === null) throw invalidDelta(field, 'must be an object');
+  if (!Number.isInteger(entry.disk) || entry.disk < 0 || entry.disk > 0xffff) {
+    throw invalidDelta(`${field}.disk`, 'must be an integer from 0 to 65535', entry.disk);
+  }
+  checkU64(`${field}.offset`, entry.offset);
+  if (entry.offset % SECTOR_BYTES !== 0) {
+    throw invalidDelta(`${field}.offset`, `must be a multiple of ${SECTOR_BYTES}`, entry.offset);
+  }
+  const length = checkEntryBody(entry, field);
   if (entry.offset + length > Number.MAX_SAFE_INTEGER) {
     throw invalidDelta(field, 'ends past byte 2^53 - 1 of its disk', entry.offset);
   }

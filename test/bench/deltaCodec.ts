@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 
 import { crc32c } from '@node-rs/crc32';
 
-import { decodeDelta, decodeDeltaStream, encodeDelta, type Delta } from '../../shared/delta';
+import {
+  decodeDelta,
+  decodeDeltaStream,
+  encodeDelta,
+  type Delta,
+  type DeltaDataEntry,
+} from '../../shared/delta';
 import type { BenchResult } from './types';
 
 const MiB = 1024 * 1024;
@@ -17,7 +23,12 @@ const ROUNDS = 7;
 // High Churn's per-VM limit is 100 MB/s (reference/dr-anchors.md); one core must keep up with it.
 const GOAL_MIB_S = 100;
 
-function sampleDelta(): Delta {
+/** A delta of data entries only. */
+interface DataDelta extends Delta {
+  entries: DeltaDataEntry[];
+}
+
+function sampleDelta(): DataDelta {
   const bytes = randomBytes(DELTA_BYTES);
   const entries = Array.from({ length: DELTA_BYTES / WRITE_BYTES }, (_, i) => ({
     disk: i % 4,

@@ -5,14 +5,25 @@ import {
   decodeDelta,
   encodeDelta,
   MAX_ENTRY_BYTES,
+  MAX_ZERO_ENTRY_BYTES,
   readDeltaHeader,
   type DecodeDeltaOptions,
 } from '../../../shared/delta';
-import { ENTRY, HEADER } from '../../../shared/delta/constants';
-import { caught, chunked, copyOf, decodeViaStream, entryOffsets, resealHeader, sampleDelta } from './support';
+import { ENTRY, ENTRY_HEADER_BYTES, HEADER } from '../../../shared/delta/constants';
+import {
+  caught,
+  chunked,
+  copyOf,
+  dataEntry,
+  decodeViaStream,
+  entryOffsets,
+  resealHeader,
+  sampleDelta,
+} from './support';
 
 const good = encodeDelta(sampleDelta());
-const [e0, e1, e2] = entryOffsets(good);
+// Data entries e0, e1 and e3; ez (entry 2) is a 256 MiB zero range.
+const [e0, e1, ez, e3] = entryOffsets(good);
 
 /** A copy of the good blob with `edit` applied. */
 function edited(edit: (blob: Buffer) => unknown): Buffer {
@@ -159,9 +170,9 @@ const cases: Case[] = [
   },
   {
     name: 'an entry over 4 MiB',
-    blob: edited((b) => b.writeUInt32LE(MAX_ENTRY_BYTES + 512, e2 + ENTRY.length)),
+    blob: edited((b) => b.writeUInt32LE(MAX_ENTRY_BYTES + 512, e3 + ENTRY.length)),
     code: 'DeltaOversized',
-    details: { at: e2, entry: 2, max: MAX_ENTRY_BYTES },
+    details: { at: e3, entry: 3, max: MAX_ENTRY_BYTES },
   },
   {
     name: 'an entry offset above 2^53 - 1',
@@ -177,31 +188,103 @@ const cases: Case[] = [
   },
   {
     name: 'an entry running past the payload',
-    blob: edited((b) => b.writeUInt32LE(1024 + 512, e2 + ENTRY.length)),
+    blob: edited((b) => b.writeUInt32LE(1024 + 512, e3 + ENTRY.length)),
     code: 'DeltaMalformed',
-    details: { entry: 2, field: 'length' },
+    details: { entry: 3, field: 'length' },
   },
   {
     name: 'a payload that ends inside an entry header',
-    blob: sealed((b) => b.writeUInt32LE(4, HEADER.entryCount)),
+    blob: sealed((b) => b.writeUInt32LE(5, HEADER.entryCount)),
     code: 'DeltaMalformed',
-    details: { entry: 3, entryCount: 4 },
+    details: { entry: 4, entryCount: 5 },
   },
   {
     name: 'payload left after the last entry',
     blob: sealed((b) => b.writeUInt32LE(2, HEADER.entryCount)),
     code: 'DeltaMalformed',
-    details: { at: e2, entryCount: 2 },
+    details: { at: ez, entryCount: 2 },
   },
   {
     name: 'changed entry data',
-    blob: edited((b) => (b[e1 + 18 + 100] ^= 0x80)),
+    blob: edited((b) => (b[e1 + ENTRY_HEADER_BYTES + 100] ^= 0x80)),
     code: 'DeltaBadChecksum',
-    details: { at: e1 + 18, entry: 1, part: 'entry' },
+    details: { at: e1 + ENTRY_HEADER_BYTES, entry: 1, part: 'entry' },
   },
   {
     name: 'a changed disk index (caught by the trailer)',
-    blob: edited((b) => (b[e2 + ENTRY.disk] ^= 1)),
+    blob: edited((b) => (b[e3 + ENTRY.disk] ^= 1)),
+    code: 'DeltaBadChecksum',
+    details: { at: good.length - 4, part: 'trailer' },
+  },
+  {
+    name: 'an unknown entry flag',
+    blob: edited((b) => b.writeUInt16LE(0x0002, e1 + ENTRY.flags)),
+    code: 'DeltaMalformed',
+    details: { at: e1, entry: 1, field: 'flags', actual: 0x0002 },
+  },
+  {
+    name: 'an unknown entry flag beside the zero flag',
+    blob: edited((b) => b.writeUInt16LE(0x8001, ez + ENTRY.flags)),
+    code: 'DeltaMalformed',
+    details: { at: ez, entry: 2, field: 'flags', actual: 0x8001 },
+  },
+  {
+    name: 'a zero entry with a non-zero CRC field',
+    blob: edited((b) => b.writeUInt32LE(0x1234, ez + ENTRY.crc)),
+    code: 'DeltaMalformed',
+    details: { at: ez, entry: 2, field: 'crc', expected: 0, actual: 0x1234 },
+  },
+  {
+    name: 'a data entry flagged as a zero range (its data CRC is not 0)',
+    blob: edited((b) => b.writeUInt16LE(0x0001, e1 + ENTRY.flags)),
+    code: 'DeltaMalformed',
+    details: { at: e1, entry: 1, field: 'crc', expected: 0 },
+  },
+  {
+    name: 'a zero entry over 1 GiB',
+    blob: edited((b) => b.writeUInt32LE(MAX_ZERO_ENTRY_BYTES + 512, ez + ENTRY.length)),
+    code: 'DeltaOversized',
+    details: {
+      at: ez,
+      entry: 2,
+      field: 'length',
+      actual: MAX_ZERO_ENTRY_BYTES + 512,
+      max: MAX_ZERO_ENTRY_BYTES,
+    },
+  },
+  {
+    name: 'a zero entry of the largest aligned u32',
+    blob: edited((b) => b.writeUInt32LE(0xfffffe00, ez + ENTRY.length)),
+    code: 'DeltaOversized',
+    details: { at: ez, entry: 2, max: MAX_ZERO_ENTRY_BYTES },
+  },
+  {
+    name: 'a misaligned zero length',
+    blob: edited((b) => b.writeUInt32LE(1000, ez + ENTRY.length)),
+    code: 'DeltaMisaligned',
+    details: { at: ez, entry: 2, field: 'length', actual: 1000 },
+  },
+  {
+    name: 'a zero entry of length 0',
+    blob: edited((b) => b.writeUInt32LE(0, ez + ENTRY.length)),
+    code: 'DeltaMalformed',
+    details: { at: ez, entry: 2, field: 'length', actual: 0 },
+  },
+  {
+    name: 'a zero entry ending past byte 2^53 - 1',
+    blob: edited((b) => b.writeBigUInt64LE(2n ** 53n - 512n, ez + ENTRY.offset)),
+    code: 'DeltaMalformed',
+    details: { at: ez, entry: 2, field: 'offset' },
+  },
+  {
+    name: 'a zero entry turned into data (its length is over 4 MiB)',
+    blob: edited((b) => b.writeUInt16LE(0, ez + ENTRY.flags)),
+    code: 'DeltaOversized',
+    details: { at: ez, entry: 2, max: MAX_ENTRY_BYTES },
+  },
+  {
+    name: 'a changed zero length (caught by the trailer)',
+    blob: edited((b) => b.writeUInt32LE(512, ez + ENTRY.length)),
     code: 'DeltaBadChecksum',
     details: { at: good.length - 4, part: 'trailer' },
   },
@@ -268,11 +351,16 @@ describe('decodeDelta', () => {
       maxBytes: good.length,
     });
     expect(delta).toEqual(sampleDelta());
-    expect(delta.entries[0].data.buffer).toBe(input.buffer);
+    expect(dataEntry(delta.entries[0]).data.buffer).toBe(input.buffer);
+    expect(delta.entries[2]).toStrictEqual({
+      disk: 1,
+      offset: 64 * 1024 * 1024,
+      zeroLength: 256 * 1024 * 1024,
+    });
   });
 
   it('says what is wrong and where', () => {
-    const blob = edited((b) => (b[e1 + 18] ^= 1));
+    const blob = edited((b) => (b[e1 + ENTRY_HEADER_BYTES] ^= 1));
     expect(() => decodeDelta(blob)).toThrow(
       /^delta entry 1 data CRC32C is 0x[0-9a-f]{8}, its header says 0x[0-9a-f]{8} \(at byte \d+\)$/,
     );
@@ -290,7 +378,7 @@ describe('readDeltaHeader', () => {
       appConsistent: false,
       heartbeat: false,
       compression: 'none',
-      entryCount: 3,
+      entryCount: 4,
       blobLength: good.length,
     });
   });

@@ -1,8 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { decodeDelta, encodeDelta, readDeltaHeader } from '../../../shared/delta';
-import { ENTRY, HEADER } from '../../../shared/delta/constants';
+import {
+  decodeDelta,
+  encodeDelta,
+  entryLength,
+  isZeroEntry,
+  MAX_ZERO_ENTRY_BYTES,
+  readDeltaHeader,
+} from '../../../shared/delta';
+import { ENTRY, ENTRY_HEADER_BYTES, HEADER } from '../../../shared/delta/constants';
 import {
   caught,
   chunked,
@@ -40,7 +47,7 @@ describe('delta codec properties', () => {
         const blob = encodeDelta(delta);
         expect(
           decodeDelta(blob, { vmId: delta.vmId, generation: delta.generation, maxBytes: blob.length }),
-        ).toEqual(delta);
+        ).toStrictEqual(delta);
         expect(readDeltaHeader(blob)).toMatchObject({
           sequence: delta.sequence,
           entryCount: delta.entries.length,
@@ -53,7 +60,24 @@ describe('delta codec properties', () => {
     await fc.assert(
       fc.asyncProperty(deltaArb, chunkSizesArb, async (delta, sizes) => {
         const blob = encodeDelta(delta);
-        expect(await decodeViaStream(chunked(blob, sizes), { blobLength: blob.length })).toEqual(delta);
+        expect(await decodeViaStream(chunked(blob, sizes), { blobLength: blob.length })).toStrictEqual(delta);
+      }),
+    );
+  });
+
+  it('a zero entry takes 20 bytes of blob however long, and decoding allocates nothing for it', async () => {
+    await fc.assert(
+      fc.asyncProperty(deltaArb, chunkSizesArb, async (delta, sizes) => {
+        const blob = encodeDelta(delta);
+        const dataBytes = delta.entries.reduce((sum, e) => sum + (isZeroEntry(e) ? 0 : entryLength(e)), 0);
+        const headerLength = blob.readUInt16LE(HEADER.headerLength);
+        expect(blob.length).toBe(headerLength + delta.entries.length * ENTRY_HEADER_BYTES + dataBytes + 4);
+        const whole = await measureAllocations(async () => decodeDelta(blob));
+        expect(whole.total).toBe(0);
+        const streamed = await measureAllocations(() =>
+          decodeViaStream(chunked(blob, sizes), { blobLength: blob.length }),
+        );
+        expect(streamed.total).toBeLessThanOrEqual(headerLength + dataBytes + ENTRY_HEADER_BYTES);
       }),
     );
   });
@@ -99,7 +123,9 @@ describe('delta codec properties', () => {
         appConsistent: true,
         entries: [
           { disk: 0, offset: 0, data: pattern(512, 7) },
+          { disk: 2, offset: 1 << 30, zeroLength: MAX_ZERO_ENTRY_BYTES },
           { disk: 1, offset: 1 << 20, data: pattern(512, 0) },
+          { disk: 1, offset: 1 << 21, zeroLength: 512 },
         ],
       }),
     );
@@ -114,9 +140,26 @@ describe('delta codec properties', () => {
 
   it('never allocates more than the blob when its lengths lie', async () => {
     const lieArb = fc.record({
-      field: fc.constantFrom('payloadLength', 'entryCount', 'headerLength', 'vmIdLength', 'entryLength'),
+      field: fc.constantFrom(
+        'payloadLength',
+        'entryCount',
+        'headerLength',
+        'vmIdLength',
+        'entryLength',
+        'entryFlags',
+      ),
       value: fc.oneof(
-        fc.constantFrom(0, 512, 4 * 1024 * 1024, 4 * 1024 * 1024 + 512, 2 ** 31, 2 ** 32 - 1),
+        fc.constantFrom(
+          0,
+          1,
+          512,
+          4 * 1024 * 1024,
+          4 * 1024 * 1024 + 512,
+          MAX_ZERO_ENTRY_BYTES,
+          MAX_ZERO_ENTRY_BYTES + 512,
+          2 ** 31,
+          2 ** 32 - 1,
+        ),
         fc.nat({ max: 2 ** 32 - 1 }),
         fc.nat({ max: 2 ** 23 }).map((sectors) => sectors * 512),
       ),
@@ -126,7 +169,8 @@ describe('delta codec properties', () => {
       fc.asyncProperty(deltaArb, lieArb, chunkSizesArb, async (delta, lie, sizes) => {
         const blob = copyOf(encodeDelta(delta));
         const entries = entryOffsets(blob);
-        if (lie.field === 'payloadLength' || (lie.field === 'entryLength' && entries.length === 0)) {
+        const entryLie = lie.field === 'entryLength' || lie.field === 'entryFlags';
+        if (lie.field === 'payloadLength' || (entryLie && entries.length === 0)) {
           fc.pre(BigInt(lie.value) !== blob.readBigUInt64LE(HEADER.payloadLength));
           blob.writeBigUInt64LE(BigInt(lie.value), HEADER.payloadLength);
           resealHeader(blob);
@@ -138,6 +182,11 @@ describe('delta codec properties', () => {
           const at = entries[lie.which % entries.length] + ENTRY.length;
           fc.pre(lie.value !== blob.readUInt32LE(at));
           blob.writeUInt32LE(lie.value, at);
+        } else if (lie.field === 'entryFlags') {
+          // Turns data into a zero range or back, or sets unknown bits.
+          const at = entries[lie.which % entries.length] + ENTRY.flags;
+          fc.pre((lie.value & 0xffff) !== blob.readUInt16LE(at));
+          blob.writeUInt16LE(lie.value & 0xffff, at);
         } else {
           fc.pre((lie.value & 0xffff) !== blob.readUInt16LE(HEADER[lie.field]));
           blob.writeUInt16LE(lie.value & 0xffff, HEADER[lie.field]);
@@ -147,7 +196,7 @@ describe('delta codec properties', () => {
         const streamed = await measureAllocations(() =>
           decodeViaStream(chunked(blob, sizes), { blobLength: blob.length }),
         );
-        expect(streamed.total).toBeLessThanOrEqual(blob.length + 18);
+        expect(streamed.total).toBeLessThanOrEqual(blob.length + ENTRY_HEADER_BYTES);
         await rejectedByBoth(blob);
       }),
     );

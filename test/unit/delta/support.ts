@@ -4,8 +4,23 @@ import fc from 'fast-check';
 import { expect, vi } from 'vitest';
 
 import { isTidemarkError, type ErrorCode } from '../../../shared/errors';
-import { decodeDeltaStream, type Delta, type DeltaEntry, type DeltaStreamItem } from '../../../shared/delta';
-import { ENTRY, ENTRY_HEADER_BYTES, HEADER, HEADER_CRC_BYTES } from '../../../shared/delta/constants';
+import {
+  decodeDeltaStream,
+  isZeroEntry,
+  MAX_ZERO_ENTRY_BYTES,
+  type Delta,
+  type DeltaDataEntry,
+  type DeltaEntry,
+  type DeltaStreamItem,
+  type DeltaZeroEntry,
+} from '../../../shared/delta';
+import {
+  ENTRY,
+  ENTRY_FLAG_ZERO,
+  ENTRY_HEADER_BYTES,
+  HEADER,
+  HEADER_CRC_BYTES,
+} from '../../../shared/delta/constants';
 import { nameSegmentProblem, vmIdProblem } from '../../../shared/delta/vmId';
 
 export const T0 = Date.UTC(2026, 0, 1);
@@ -36,10 +51,17 @@ export function sampleDelta(overrides: Partial<Delta> = {}): Delta {
     entries: [
       { disk: 0, offset: 0, data: pattern(512, 7) },
       { disk: 1, offset: 1024 * 1024, data: pattern(4096, 0) },
+      { disk: 1, offset: 64 * 1024 * 1024, zeroLength: 256 * 1024 * 1024 },
       { disk: 0, offset: 512, data: pattern(1024, 9) },
     ],
     ...overrides,
   };
+}
+
+/** The entry, which the test knows holds data. */
+export function dataEntry(entry: DeltaEntry | undefined): DeltaDataEntry {
+  if (entry === undefined || isZeroEntry(entry)) throw new Error('expected a data entry');
+  return entry;
 }
 
 /** Blob offset of every entry header of an encoded blob, in order. */
@@ -50,7 +72,8 @@ export function entryOffsets(blob: Buffer): number[] {
   let at = headerLength;
   for (let i = 0; i < entryCount; i++) {
     offsets.push(at);
-    at += ENTRY_HEADER_BYTES + blob.readUInt32LE(at + ENTRY.length);
+    const zero = (blob.readUInt16LE(at + ENTRY.flags) & ENTRY_FLAG_ZERO) !== 0;
+    at += ENTRY_HEADER_BYTES + (zero ? 0 : blob.readUInt32LE(at + ENTRY.length));
   }
   return offsets;
 }
@@ -159,13 +182,12 @@ export const u64Arb: fc.Arbitrary<number> = fc.oneof(
   fc.constant(Number.MAX_SAFE_INTEGER),
 );
 
-export const entryArb: fc.Arbitrary<DeltaEntry> = fc
+const MAX_SECTOR = Math.floor(Number.MAX_SAFE_INTEGER / 512);
+
+export const dataEntryArb: fc.Arbitrary<DeltaDataEntry> = fc
   .record({
     disk: fc.oneof(fc.nat({ max: 3 }), fc.constant(0xffff)),
-    sector: fc.oneof(
-      fc.nat({ max: 1 << 20 }),
-      fc.nat({ max: Math.floor(Number.MAX_SAFE_INTEGER / 512) - 8192 }),
-    ),
+    sector: fc.oneof(fc.nat({ max: 1 << 20 }), fc.nat({ max: MAX_SECTOR - 8192 })),
     sectors: fc.integer({ min: 1, max: 8 }),
     seed: fc.oneof(fc.constant(0), fc.integer({ min: 1 })),
   })
@@ -174,6 +196,30 @@ export const entryArb: fc.Arbitrary<DeltaEntry> = fc
     offset: sector * 512,
     data: pattern(sectors * 512, seed),
   }));
+
+/** Zero ranges up to 1 GiB: they cost 20 bytes of blob, however long, so nothing big is allocated. */
+export const zeroEntryArb: fc.Arbitrary<DeltaZeroEntry> = fc
+  .record({
+    disk: fc.oneof(fc.nat({ max: 3 }), fc.constant(0xffff)),
+    sector: fc.oneof(
+      fc.nat({ max: 1 << 20 }),
+      fc.nat({ max: MAX_SECTOR - MAX_ZERO_ENTRY_BYTES / 512 }),
+      fc.constant('last' as const),
+    ),
+    sectors: fc.oneof(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: MAX_ZERO_ENTRY_BYTES / 512 }),
+      fc.constant(MAX_ZERO_ENTRY_BYTES / 512),
+    ),
+  })
+  .map(({ disk, sector, sectors }) => ({
+    disk,
+    // 'last': the range ends at the last whole sector below 2^53.
+    offset: (sector === 'last' ? MAX_SECTOR - sectors : sector) * 512,
+    zeroLength: sectors * 512,
+  }));
+
+export const entryArb: fc.Arbitrary<DeltaEntry> = fc.oneof(dataEntryArb, zeroEntryArb);
 
 export const deltaArb: fc.Arbitrary<Delta> = fc
   .record({
