@@ -1,0 +1,209 @@
+/**
+ * Protected items: one row per replicated VM in the target region's `ProtectedItems` table
+ * (PartitionKey = resource group, RowKey = VM name). Every update is ETag-conditional, so two
+ * writers never silently overwrite each other.
+ */
+import { odata, RestError, TableClient } from '@azure/data-tables';
+
+import { TidemarkError } from './errors';
+import { TABLES } from './storageNames';
+
+export const PROTECTED_ITEM_STATES = [
+  'Enabling',
+  'InitialReplication',
+  'Protected',
+  'ResyncRequired',
+  'FailoverInProgress',
+  'FailedOver',
+  'FailoverCommitted',
+  'TestFailoverInProgress',
+  'TestFailedOver',
+  'Reprotecting',
+  'Disabling',
+] as const;
+
+export type ProtectedItemState = (typeof PROTECTED_ITEM_STATES)[number];
+
+export interface ReplicatedDiskInfo {
+  /** The disk's index in deltas. */
+  lun: number;
+  name: string;
+  sizeBytes: number;
+}
+
+export interface ProtectedItem {
+  resourceGroup: string;
+  vm: string;
+  state: ProtectedItemState;
+  /** Replication generation; deltas of another generation are never applied. */
+  generation: number;
+  disks: ReplicatedDiskInfo[];
+  /** Whether the applier may write replicas (false during initial replication and resync). */
+  applyEnabled: boolean;
+  /** Highest delta sequence applied to the replicas. */
+  watermark: number;
+  /** Source write time (ms) up to which the replicas are complete. */
+  watermarkTime?: number;
+  /** When the last delta was applied (ms). */
+  lastAppliedAt?: number;
+  /** Sequence of the last app-consistent delta applied. */
+  lastAppConsistentSequence?: number;
+  /** Why a resync is needed, when state is ResyncRequired. */
+  resyncReason?: string;
+  etag?: string;
+}
+
+interface ProtectedItemEntity {
+  partitionKey: string;
+  rowKey: string;
+  state: string;
+  generation: number;
+  disks: string;
+  applyEnabled: boolean;
+  watermark: number;
+  watermarkTime?: number;
+  lastAppliedAt?: number;
+  lastAppConsistentSequence?: number;
+  resyncReason?: string;
+}
+
+export interface ProtectedItemStore {
+  get(resourceGroup: string, vm: string): Promise<ProtectedItem | undefined>;
+  list(resourceGroup?: string): Promise<ProtectedItem[]>;
+  /** Creates the item; Conflict if it exists. */
+  create(item: ProtectedItem): Promise<ProtectedItem>;
+  /** Merges `patch` into the item if its ETag is still `item.etag`; Conflict otherwise. */
+  update(
+    item: ProtectedItem,
+    patch: Partial<Omit<ProtectedItem, 'resourceGroup' | 'vm' | 'etag'>>,
+  ): Promise<ProtectedItem>;
+  delete(item: ProtectedItem): Promise<void>;
+}
+
+function toEntity(item: ProtectedItem): ProtectedItemEntity {
+  const entity: ProtectedItemEntity = {
+    partitionKey: item.resourceGroup,
+    rowKey: item.vm,
+    state: item.state,
+    generation: item.generation,
+    disks: JSON.stringify(item.disks),
+    applyEnabled: item.applyEnabled,
+    watermark: item.watermark,
+  };
+  if (item.watermarkTime !== undefined) entity.watermarkTime = item.watermarkTime;
+  if (item.lastAppliedAt !== undefined) entity.lastAppliedAt = item.lastAppliedAt;
+  if (item.lastAppConsistentSequence !== undefined)
+    entity.lastAppConsistentSequence = item.lastAppConsistentSequence;
+  if (item.resyncReason !== undefined) entity.resyncReason = item.resyncReason;
+  return entity;
+}
+
+function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
+  return {
+    resourceGroup: e.partitionKey,
+    vm: e.rowKey,
+    state: e.state as ProtectedItemState,
+    generation: Number(e.generation),
+    disks: JSON.parse(e.disks) as ReplicatedDiskInfo[],
+    applyEnabled: Boolean(e.applyEnabled),
+    watermark: Number(e.watermark),
+    watermarkTime: e.watermarkTime === undefined ? undefined : Number(e.watermarkTime),
+    lastAppliedAt: e.lastAppliedAt === undefined ? undefined : Number(e.lastAppliedAt),
+    lastAppConsistentSequence:
+      e.lastAppConsistentSequence === undefined ? undefined : Number(e.lastAppConsistentSequence),
+    resyncReason: e.resyncReason,
+    etag: e.etag,
+  };
+}
+
+function conflict(item: { resourceGroup: string; vm: string }, cause: unknown): TidemarkError {
+  return new TidemarkError('Conflict', `Protected item ${item.resourceGroup}/${item.vm} changed meanwhile.`, {
+    cause,
+    retryable: true,
+    hint: 'Read it again and retry.',
+  });
+}
+
+export class TableProtectedItemStore implements ProtectedItemStore {
+  #ready?: Promise<unknown>;
+
+  constructor(private readonly table: TableClient) {}
+
+  static fromConnectionString(connectionString: string): TableProtectedItemStore {
+    return new TableProtectedItemStore(
+      TableClient.fromConnectionString(connectionString, TABLES.protectedItems, {
+        allowInsecureConnection: true,
+      }),
+    );
+  }
+
+  #ensure(): Promise<unknown> {
+    return (this.#ready ??= this.table.createTable().catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    }));
+  }
+
+  async get(resourceGroup: string, vm: string): Promise<ProtectedItem | undefined> {
+    await this.#ensure();
+    try {
+      return fromEntity(await this.table.getEntity<ProtectedItemEntity>(resourceGroup, vm));
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list(resourceGroup?: string): Promise<ProtectedItem[]> {
+    await this.#ensure();
+    const out: ProtectedItem[] = [];
+    const filter = resourceGroup === undefined ? undefined : odata`PartitionKey eq ${resourceGroup}`;
+    for await (const e of this.table.listEntities<ProtectedItemEntity>({ queryOptions: { filter } })) {
+      out.push(fromEntity(e));
+    }
+    return out;
+  }
+
+  async create(item: ProtectedItem): Promise<ProtectedItem> {
+    await this.#ensure();
+    try {
+      const res = await this.table.createEntity(toEntity(item));
+      return { ...item, etag: res.etag };
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 409) {
+        throw new TidemarkError('Conflict', `${item.resourceGroup}/${item.vm} is already a protected item.`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async update(
+    item: ProtectedItem,
+    patch: Partial<Omit<ProtectedItem, 'resourceGroup' | 'vm' | 'etag'>>,
+  ): Promise<ProtectedItem> {
+    await this.#ensure();
+    const next: ProtectedItem = { ...item, ...patch };
+    try {
+      // Replace (not merge) so fields cleared in the patch (e.g. resyncReason) really go away.
+      const res = await this.table.updateEntity(toEntity(next), 'Replace', { etag: item.etag ?? '*' });
+      return { ...next, etag: res.etag };
+    } catch (err) {
+      if (err instanceof RestError && (err.statusCode === 412 || err.statusCode === 409))
+        throw conflict(item, err);
+      throw err;
+    }
+  }
+
+  async delete(item: ProtectedItem): Promise<void> {
+    await this.#ensure();
+    try {
+      await this.table.deleteEntity(item.resourceGroup, item.vm, { etag: item.etag ?? '*' });
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return;
+      if (err instanceof RestError && err.statusCode === 412) throw conflict(item, err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The applier: turns a VM's deltas in the cache into writes on its replica disks, strictly in
+ * sequence order, exactly once in effect.
+ *
+ *   delta N arrives ─▶ N ≤ watermark? ──yes──▶ drop (already applied and journaled): delete from cache
+ *                        │no
+ *                        ▼
+ *                      N > watermark+1? ──yes──▶ wait (applied when N-1 lands)
+ *                        │no
+ *                        ▼
+ *   take VM lease ─▶ for M = watermark+1 while the cache has M:
+ *                      decode + verify ─bad─▶ quarantine, item ResyncRequired, stop
+ *                      coalesce ─▶ Put Page / Clear Pages on replicas ─▶ copy to journal
+ *                      ─▶ watermark = M (ETag check) ─▶ delete M from cache
+ *                  ─▶ release lease ─▶ if watermark+1 is now in the cache, go again
+ *
+ * A crash anywhere before the watermark moves re-applies the same delta later, which is harmless:
+ * it holds the same bytes for the same pages, and nothing after it has been applied.
+ */
+import { type ContainerClient, RestError } from '@azure/storage-blob';
+
+import type { Clock } from '../clock';
+import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBlobName } from '../delta';
+import { isTidemarkError, TidemarkError } from '../errors';
+import type { Logger } from '../logger';
+import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
+import { coalesce } from './coalesce';
+import { writePages } from './replicaWriter';
+import { VmLocks } from './vmLease';
+
+export interface ApplierStores {
+  /** Source region: deltas awaiting apply. */
+  cache: ContainerClient;
+  /** Target region. */
+  replicas: ContainerClient;
+  journal: ContainerClient;
+  quarantine: ContainerClient;
+  locks: ContainerClient;
+  items: ProtectedItemStore;
+}
+
+export type ApplyResult =
+  | { outcome: 'applied'; applied: number; watermark: number }
+  | {
+      outcome: 'duplicate' | 'waiting' | 'notReady' | 'busy' | 'ignored';
+      watermark?: number;
+      reason?: string;
+    }
+  | { outcome: 'quarantined'; sequence: number; reason: string };
+
+interface DrainRound {
+  applied: number;
+  watermark: number;
+  generation: number;
+  /** Set when draining must end with this result (quarantine, item not ready). */
+  stop?: ApplyResult;
+}
+
+export interface AppliedDelta {
+  item: ProtectedItem;
+  delta: Delta;
+}
+
+export interface ApplierOptions {
+  clock: Clock;
+  logger: Logger;
+  /** How long to wait for another applier holding the VM's lease. */
+  leaseWaitMs?: number;
+  /** Largest delta accepted (bytes). */
+  maxDeltaBytes?: number;
+  /** Called under the lease after each app-consistent delta (to cut an app-consistent point). */
+  onAppConsistent?: (applied: AppliedDelta) => Promise<void>;
+}
+
+/** The item states in which deltas are applied (others keep them waiting in the cache). */
+function applying(item: ProtectedItem): boolean {
+  return item.applyEnabled && item.state !== 'ResyncRequired' && item.state !== 'Disabling';
+}
+
+export class DeltaApplier {
+  readonly #locks: VmLocks;
+
+  constructor(
+    private readonly stores: ApplierStores,
+    private readonly options: ApplierOptions,
+  ) {
+    this.#locks = new VmLocks(stores.locks, options.clock);
+  }
+
+  #containers?: Promise<unknown>;
+
+  /** The target containers the applier writes; created once, on first use. */
+  #ensureContainers(): Promise<unknown> {
+    const { journal, quarantine, locks } = this.stores;
+    return (this.#containers ??= Promise.all(
+      [journal, quarantine, locks].map((c) => c.createIfNotExists()),
+    ).catch((err: unknown) => {
+      this.#containers = undefined;
+      throw err;
+    }));
+  }
+
+  /** Handles one delta blob name from the cache (a blob trigger or a sweep). */
+  async onDelta(blobName: string): Promise<ApplyResult> {
+    await this.#ensureContainers();
+    let name;
+    try {
+      name = parseDeltaBlobName(blobName);
+    } catch {
+      return { outcome: 'ignored', reason: 'not a delta blob name' };
+    }
+    const log = this.options.logger.child({
+      vm: `${name.resourceGroup}/${name.vm}`,
+      sequence: name.sequence,
+    });
+    const item = await this.stores.items.get(name.resourceGroup, name.vm);
+    if (!item) {
+      log.warn('Delta for a VM that is not protected; leaving it in the cache', { blobName });
+      return { outcome: 'notReady', reason: 'not a protected item' };
+    }
+    if (name.generation < item.generation) {
+      await this.#deleteFromCache(blobName);
+      log.info('Dropped a delta of an older replication generation', { generation: name.generation });
+      return { outcome: 'duplicate', watermark: item.watermark, reason: 'older generation' };
+    }
+    if (name.generation > item.generation || !applying(item)) {
+      return { outcome: 'notReady', watermark: item.watermark, reason: `item is ${item.state}` };
+    }
+    if (name.sequence <= item.watermark) {
+      await this.#deleteFromCache(blobName);
+      return { outcome: 'duplicate', watermark: item.watermark };
+    }
+    if (name.sequence > item.watermark + 1) return { outcome: 'waiting', watermark: item.watermark };
+    return this.drain(name.resourceGroup, name.vm);
+  }
+
+  /** Applies every consecutive delta the cache holds for the VM, under its lease. */
+  async drain(resourceGroup: string, vm: string): Promise<ApplyResult> {
+    await this.#ensureContainers();
+    let applied = 0;
+    let watermark = 0;
+    // Go round again after releasing: a delta that landed while we held the lease, whose own
+    // trigger found the lease taken, must not be stranded.
+    for (;;) {
+      const lease = await this.#locks.acquire(resourceGroup, vm, this.options.leaseWaitMs ?? 2 * 30_000);
+      if (!lease) return applied > 0 ? { outcome: 'applied', applied, watermark } : { outcome: 'busy' };
+      let round: DrainRound;
+      try {
+        round = await this.#drainHeld(resourceGroup, vm, () => lease.lost);
+      } finally {
+        await lease.release();
+      }
+      if (round.stop) return round.stop;
+      applied += round.applied;
+      watermark = round.watermark;
+      const next = deltaBlobName({
+        resourceGroup,
+        vm,
+        generation: round.generation,
+        sequence: watermark + 1,
+      });
+      if (round.applied === 0 || !(await this.stores.cache.getBlobClient(next).exists())) break;
+    }
+    return applied > 0 ? { outcome: 'applied', applied, watermark } : { outcome: 'waiting', watermark };
+  }
+
+  async #drainHeld(resourceGroup: string, vm: string, leaseLost: () => boolean): Promise<DrainRound> {
+    let item = await this.stores.items.get(resourceGroup, vm);
+    if (!item || !applying(item)) {
+      return {
+        applied: 0,
+        watermark: 0,
+        generation: 0,
+        stop: { outcome: 'notReady', reason: item?.state ?? 'not protected' },
+      };
+    }
+    let applied = 0;
+    while (!leaseLost()) {
+      const sequence = item.watermark + 1;
+      const blobName = deltaBlobName({ resourceGroup, vm, generation: item.generation, sequence });
+      const body = await this.#download(blobName);
+      if (!body) break;
+      let delta: Delta;
+      try {
+        delta = decodeDelta(body, {
+          vmId: `${resourceGroup}/${vm}`,
+          generation: item.generation,
+          sequence,
+          maxBytes: this.options.maxDeltaBytes ?? 80 * 1024 * 1024,
+        });
+        await writePages(this.stores.replicas, resourceGroup, vm, item.disks, coalesce(delta.entries));
+      } catch (err) {
+        if (!isTidemarkError(err) || err.kind !== 'user') throw err;
+        await this.#quarantine(item, blobName, body, err);
+        const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
+        return { applied, watermark: item.watermark, generation: item.generation, stop };
+      }
+      await this.stores.journal
+        .getBlockBlobClient(blobName)
+        .uploadData(body, { metadata: deltaBlobMetadata(delta) });
+      item = await this.stores.items.update(item, {
+        watermark: sequence,
+        watermarkTime: Math.max(item.watermarkTime ?? 0, delta.lastWriteTime),
+        lastAppliedAt: this.options.clock.now(),
+        ...(delta.appConsistent ? { lastAppConsistentSequence: sequence } : {}),
+      });
+      await this.#deleteFromCache(blobName);
+      applied++;
+      if (delta.appConsistent) await this.options.onAppConsistent?.({ item, delta });
+    }
+    return { applied, watermark: item.watermark, generation: item.generation };
+  }
+
+  async #download(blobName: string): Promise<Buffer | undefined> {
+    try {
+      return await this.stores.cache.getBlobClient(blobName).downloadToBuffer();
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async #quarantine(item: ProtectedItem, blobName: string, body: Buffer, err: TidemarkError): Promise<void> {
+    const reason = `delta ${blobName} failed validation: ${err.code}: ${err.message}`;
+    await this.stores.quarantine.getBlockBlobClient(blobName).uploadData(body, {
+      metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code: err.code },
+    });
+    await this.stores.items.update(item, {
+      state: 'ResyncRequired',
+      resyncReason: reason,
+      applyEnabled: false,
+    });
+    await this.#deleteFromCache(blobName);
+    this.options.logger.error('Quarantined a bad delta; the VM needs a resync', {
+      vm: `${item.resourceGroup}/${item.vm}`,
+      blobName,
+      code: err.code,
+      error: err.message,
+    });
+  }
+
+  async #deleteFromCache(blobName: string): Promise<void> {
+    await this.stores.cache.getBlobClient(blobName).deleteIfExists();
+  }
+}
