@@ -24,8 +24,8 @@ import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBl
 import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
-import { coalesce } from './coalesce';
-import { writePages } from './replicaWriter';
+import { coalesce, type PageOp } from './coalesce';
+import { checkPageOps, writePages } from './replicaWriter';
 import { VmLocks } from './vmLease';
 
 export interface ApplierStores {
@@ -175,12 +175,19 @@ export class DeltaApplier {
       };
     }
     let applied = 0;
+    const generation = item.generation;
+    const nameOf = (sequence: number): string => deltaBlobName({ resourceGroup, vm, generation, sequence });
+    // The next delta downloads while this one is written.
+    let nextBody = this.#download(nameOf(item.watermark + 1));
     while (!leaseLost()) {
       const sequence = item.watermark + 1;
-      const blobName = deltaBlobName({ resourceGroup, vm, generation: item.generation, sequence });
-      const body = await this.#download(blobName);
+      const blobName = nameOf(sequence);
+      const body = await nextBody;
       if (!body) break;
+      nextBody = this.#download(nameOf(sequence + 1));
+      nextBody.catch(() => undefined);
       let delta: Delta;
+      let ops: PageOp[];
       try {
         delta = decodeDelta(body, {
           vmId: `${resourceGroup}/${vm}`,
@@ -188,16 +195,21 @@ export class DeltaApplier {
           sequence,
           maxBytes: this.options.maxDeltaBytes ?? 80 * 1024 * 1024,
         });
-        await writePages(this.stores.replicas, resourceGroup, vm, item.disks, coalesce(delta.entries));
+        ops = coalesce(delta.entries);
+        checkPageOps(ops, item.disks, `${resourceGroup}/${vm}`);
       } catch (err) {
         if (!isTidemarkError(err) || err.kind !== 'user') throw err;
         await this.#quarantine(item, blobName, body, err);
         const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
         return { applied, watermark: item.watermark, generation: item.generation, stop };
       }
-      await this.stores.journal
-        .getBlockBlobClient(blobName)
-        .uploadData(body, { metadata: deltaBlobMetadata(delta) });
+      // Journal copy and page writes go together; both finish before the watermark moves.
+      await Promise.all([
+        this.stores.journal
+          .getBlockBlobClient(blobName)
+          .uploadData(body, { metadata: deltaBlobMetadata(delta) }),
+        writePages(this.stores.replicas, resourceGroup, vm, item.disks, ops),
+      ]);
       item = await this.stores.items.update(item, {
         watermark: sequence,
         watermarkTime: Math.max(item.watermarkTime ?? 0, delta.lastWriteTime),

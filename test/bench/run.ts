@@ -16,6 +16,7 @@ interface Suite {
 // Loaded lazily so one suite's import cost doesn't weigh on another.
 const suites: Suite[] = [
   { name: 'delta', run: async () => (await import('./deltaCodec')).benchDeltaCodec() },
+  { name: 'apply', run: async () => (await import('./applier')).benchApplier() },
   { name: 'host.http', run: async () => (await import('./hostHttp')).benchHostHttp() },
   { name: 'host.blob', run: async () => (await import('./hostBlob')).benchHostBlob() },
   { name: 'durable', run: async () => (await import('./durable')).benchDurable() },
