@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
 import fg from 'fast-glob';
 
@@ -57,10 +58,25 @@ export function purgeAppModules(appDir: string): void {
   }
 }
 
+type Importer = (specifier: string) => Promise<unknown>;
+
 // TypeScript's CommonJS output would turn import() into require(); keep a real dynamic import.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (
-  specifier: string,
-) => Promise<unknown>;
+const functionImport = new Function('specifier', 'return import(specifier)') as Importer;
+let vmImport: Importer | undefined;
+
+async function dynamicImport(specifier: string): Promise<unknown> {
+  try {
+    return await functionImport(specifier);
+  } catch (err) {
+    // Inside a vm context (vitest's module runner) `new Function` has no dynamic-import callback;
+    // use Node's default loader there (experimental in Node 20, so only when needed).
+    if ((err as { code?: string }).code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING') throw err;
+    vmImport ??= new vm.Script('(specifier) => import(specifier)', {
+      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    }).runInThisContext() as Importer;
+    return vmImport(specifier);
+  }
+}
 
 export async function loadEntryFiles(files: string[], esm: boolean): Promise<void> {
   for (const file of files) {

@@ -1,0 +1,66 @@
+/**
+ * Writes a function's HTTP result (`returnValue.http` in RPC form) to the client: status, headers,
+ * cookies as Set-Cookie, body bytes. The host sets Content-Length itself; 204, 205 and 304 carry no
+ * body, and Node drops the body of an answer to HEAD. Host-level answers (401, 500 ...) have empty
+ * bodies, as the Functions host sends them.
+ */
+import type http from 'node:http';
+
+import type { RpcHttpData } from '../../core/rpcTypes';
+import { serializeCookie } from './cookies';
+
+type Headers = Record<string, string | string[]>;
+
+const NO_BODY = new Set([204, 205, 304]);
+// Framing is the host's job: it knows the real body length.
+const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+export function sendEmpty(res: http.ServerResponse, status: number, headers: Headers = {}): void {
+  res.writeHead(status, NO_BODY.has(status) ? headers : { ...headers, 'content-length': '0' });
+  res.end();
+}
+
+function bodyBytes(http: RpcHttpData): Buffer {
+  const body = http.body;
+  const bytes = body?.bytes ?? body?.stream;
+  if (bytes) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (typeof body?.string === 'string') return Buffer.from(body.string);
+  if (typeof body?.json === 'string') return Buffer.from(body.json);
+  return Buffer.alloc(0);
+}
+
+/** Throws RangeError for a status code that is not 100-999 (the caller answers 500). */
+export function sendFunctionResponse(
+  res: http.ServerResponse,
+  result: RpcHttpData | null | undefined,
+  customHeaders: Record<string, string>,
+): void {
+  if (!result) {
+    // The host answers 200 when the function set no response (FunctionInvocationMiddleware: OkResult).
+    sendEmpty(res, 200, customHeaders);
+    return;
+  }
+  const status = result.statusCode ? Number(result.statusCode) : 200;
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new RangeError(`The function returned the invalid HTTP status "${result.statusCode}".`);
+  }
+  const headers: Headers = { ...customHeaders };
+  for (const [key, value] of Object.entries(result.headers ?? {})) {
+    const name = key.toLowerCase();
+    if (!HOP_HEADERS.has(name)) headers[name] = value;
+  }
+  const cookies = (result.cookies ?? []).map(serializeCookie);
+  if (cookies.length > 0) {
+    const own = headers['set-cookie'];
+    headers['set-cookie'] = own === undefined ? cookies : [...([] as string[]).concat(own), ...cookies];
+  }
+  if (NO_BODY.has(status)) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const body = bodyBytes(result);
+  headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
+  res.end(body);
+}

@@ -1,0 +1,167 @@
+/**
+ * `tidemark-host` as a child process: readiness line, keys, a request, graceful SIGTERM with a
+ * request in flight, a forced second signal, and flag errors. Runs dist/host/cli.js, rebuilding
+ * dist first when it is older than the host sources (`npm test` builds it already).
+ */
+import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(__dirname, '../../..');
+const CLI = path.join(REPO, 'dist/host/cli.js');
+const FIXTURE = path.join(REPO, 'test/fixtures/http-app');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt(): void {
+  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+  const sources = Math.max(newestSource(path.join(REPO, 'host')), newestSource(path.join(REPO, 'shared')));
+  if (built >= sources) return;
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: REPO,
+        stdio: 'pipe',
+      },
+    );
+  } catch {
+    // tsc still emits when files outside the host have type errors; the check below decides.
+  }
+  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources)
+    throw new Error('Building dist/host/cli.js failed.');
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+interface Running {
+  child: Child;
+  lines: string[];
+  /** Resolves with the first stdout line matching `re` (already seen or still to come). */
+  line(re: RegExp, timeoutMs?: number): Promise<string>;
+  exit: Promise<number | null>;
+}
+
+const children: Child[] = [];
+
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.filter((w) => w.re.test(line))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exit,
+    line: (re, timeoutMs = 20_000) =>
+      new Promise<string>((resolve, reject) => {
+        const seen = lines.find((l) => re.test(l));
+        if (seen !== undefined) return resolve(seen);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `No stdout line matched ${re} in ${timeoutMs} ms.\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          re,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exit.then(() => reject(new Error(`The host exited before printing ${re}.\nstderr:\n${stderr}`)));
+      }),
+  };
+}
+
+function dataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-cli-'));
+}
+
+describe('tidemark-host CLI', () => {
+  beforeAll(ensureBuilt, 120_000);
+
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('prints the ready line then the keys, serves requests, and drains on SIGTERM', async () => {
+    const host = run(['--app', FIXTURE, '--port', '0', '--data', dataDir()]);
+    const ready = await host.line(/^Host ready: /);
+    const match = /^Host ready: (http:\/\/127\.0\.0\.1:\d+)$/.exec(ready);
+    expect(match).not.toBeNull();
+    const base = match![1]!;
+    await host.line(/^Master key: /);
+    const at = host.lines.indexOf(ready);
+    expect(host.lines[at + 1]).toMatch(/^Function key: \S{20,}$/);
+    expect(host.lines[at + 2]).toMatch(/^Master key: \S{20,}$/);
+    expect(host.lines.filter((l) => l.startsWith('Host ready:'))).toHaveLength(1);
+
+    expect(await (await fetch(`${base}/api/hello?name=cli`)).text()).toBe('hello cli');
+
+    const slow = fetch(`${base}/api/slow?ms=1500`);
+    await host.line(/slow request started/);
+    host.child.kill('SIGTERM');
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('slow done');
+    expect(await host.exit).toBe(0);
+  });
+
+  it('exits 1 at once on a second signal', async () => {
+    const host = run(['--app', FIXTURE, '--port', '0', '--data', dataDir()]);
+    const base = (await host.line(/^Host ready: /)).slice('Host ready: '.length);
+    const slow = fetch(`${base}/api/slow?ms=20000`).catch(() => undefined);
+    await host.line(/slow request started/);
+    host.child.kill('SIGTERM');
+    await host.line(/SIGTERM received/);
+    host.child.kill('SIGINT');
+    expect(await host.exit).toBe(1);
+    await slow;
+  });
+
+  it('explains bad flags and bad apps and exits 1', () => {
+    const bad = spawnSync(process.execPath, [CLI, '--app', FIXTURE, '--port', 'http'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--port <n>' argument 'http' is invalid/);
+    expect(bad.stdout).not.toMatch(/Host ready/);
+
+    const missing = spawnSync(
+      process.execPath,
+      [CLI, '--app', path.join(os.tmpdir(), 'no-such-app'), '--port', '0'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/No host\.json in .*\n {2}hint: /);
+  });
+});
