@@ -31,6 +31,16 @@ export interface ReplicatedDiskInfo {
   sizeBytes: number;
 }
 
+export interface ReplicationStats {
+  deltasApplied: number;
+  /** Bytes of writes (data and zeroed ranges) applied to the replicas. */
+  bytesApplied: number;
+  /** Applied time − source write time of the newest write, at the last apply. */
+  lagMs?: number;
+  /** Moving average of bytes written per second at the source. */
+  churnBytesPerSecond?: number;
+}
+
 export interface ProtectedItem {
   resourceGroup: string;
   vm: string;
@@ -50,6 +60,7 @@ export interface ProtectedItem {
   lastAppConsistentSequence?: number;
   /** Why a resync is needed, when state is ResyncRequired. */
   resyncReason?: string;
+  stats?: ReplicationStats;
   etag?: string;
 }
 
@@ -65,6 +76,7 @@ interface ProtectedItemEntity {
   lastAppliedAt?: number;
   lastAppConsistentSequence?: number;
   resyncReason?: string;
+  stats?: string;
 }
 
 export interface ProtectedItemStore {
@@ -95,6 +107,7 @@ function toEntity(item: ProtectedItem): ProtectedItemEntity {
   if (item.lastAppConsistentSequence !== undefined)
     entity.lastAppConsistentSequence = item.lastAppConsistentSequence;
   if (item.resyncReason !== undefined) entity.resyncReason = item.resyncReason;
+  if (item.stats !== undefined) entity.stats = JSON.stringify(item.stats);
   return entity;
 }
 
@@ -112,6 +125,7 @@ function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
     lastAppConsistentSequence:
       e.lastAppConsistentSequence === undefined ? undefined : Number(e.lastAppConsistentSequence),
     resyncReason: e.resyncReason,
+    stats: e.stats === undefined ? undefined : (JSON.parse(e.stats) as ReplicationStats),
     etag: e.etag,
   };
 }

@@ -26,6 +26,7 @@ import type { Logger } from '../logger';
 import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
 import { coalesce, type PageOp } from './coalesce';
 import { checkPageOps, writePages } from './replicaWriter';
+import { nextStats } from './stats';
 import { VmLocks } from './vmLease';
 
 export interface ApplierStores {
@@ -47,6 +48,18 @@ export type ApplyResult =
       reason?: string;
     }
   | { outcome: 'quarantined'; sequence: number; reason: string };
+
+/** Consecutive deltas applied together at most (when the replica is behind). */
+const MAX_BATCH_DELTAS = 16;
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+interface PendingDelta {
+  sequence: number;
+  blobName: string;
+  body: Buffer;
+  delta: Delta;
+  ops: PageOp[];
+}
 
 interface DrainRound {
   applied: number;
@@ -174,53 +187,88 @@ export class DeltaApplier {
         stop: { outcome: 'notReady', reason: item?.state ?? 'not protected' },
       };
     }
-    let applied = 0;
+    const vmId = `${resourceGroup}/${vm}`;
     const generation = item.generation;
     const nameOf = (sequence: number): string => deltaBlobName({ resourceGroup, vm, generation, sequence });
-    // The next delta downloads while this one is written.
-    let nextBody = this.#download(nameOf(item.watermark + 1));
+    let applied = 0;
+    // The next delta downloads while the current batch is written.
+    let prefetched: Promise<Buffer | undefined> | undefined;
     while (!leaseLost()) {
-      const sequence = item.watermark + 1;
-      const blobName = nameOf(sequence);
-      const body = await nextBody;
-      if (!body) break;
-      nextBody = this.#download(nameOf(sequence + 1));
-      nextBody.catch(() => undefined);
-      let delta: Delta;
-      let ops: PageOp[];
-      try {
-        delta = decodeDelta(body, {
-          vmId: `${resourceGroup}/${vm}`,
-          generation: item.generation,
-          sequence,
-          maxBytes: this.options.maxDeltaBytes ?? 80 * 1024 * 1024,
-        });
-        ops = coalesce(delta.entries);
-        checkPageOps(ops, item.disks, `${resourceGroup}/${vm}`);
-      } catch (err) {
-        if (!isTidemarkError(err) || err.kind !== 'user') throw err;
-        await this.#quarantine(item, blobName, body, err);
-        const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
-        return { applied, watermark: item.watermark, generation: item.generation, stop };
+      const batch: PendingDelta[] = [];
+      let batchBytes = 0;
+      let sequence = item.watermark + 1;
+      while (batch.length < MAX_BATCH_DELTAS && batchBytes < MAX_BATCH_BYTES) {
+        const body = await (prefetched ?? this.#download(nameOf(sequence)));
+        prefetched = undefined;
+        if (!body) break;
+        const blobName = nameOf(sequence);
+        let pending: PendingDelta;
+        try {
+          const delta = decodeDelta(body, {
+            vmId,
+            generation,
+            sequence,
+            maxBytes: this.options.maxDeltaBytes ?? 80 * 1024 * 1024,
+          });
+          const ops = coalesce(delta.entries);
+          checkPageOps(ops, item.disks, vmId);
+          pending = { sequence, blobName, body, delta, ops };
+        } catch (err) {
+          if (!isTidemarkError(err) || err.kind !== 'user') throw err;
+          if (batch.length > 0) {
+            // Apply the good ones first; the bad one heads the next batch and is quarantined there.
+            prefetched = Promise.resolve(body);
+            break;
+          }
+          await this.#quarantine(item, blobName, body, err);
+          const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
+          return { applied, watermark: item.watermark, generation, stop };
+        }
+        batch.push(pending);
+        batchBytes += body.length;
+        sequence++;
+        prefetched = this.#download(nameOf(sequence));
+        prefetched.catch(() => undefined);
+        // An app-consistent delta ends its batch: a point is cut right after it.
+        if (pending.delta.appConsistent) break;
       }
-      // Journal copy and page writes go together; both finish before the watermark moves.
-      await Promise.all([
-        this.stores.journal
-          .getBlockBlobClient(blobName)
-          .uploadData(body, { metadata: deltaBlobMetadata(delta) }),
-        writePages(this.stores.replicas, resourceGroup, vm, item.disks, ops),
-      ]);
-      item = await this.stores.items.update(item, {
-        watermark: sequence,
-        watermarkTime: Math.max(item.watermarkTime ?? 0, delta.lastWriteTime),
-        lastAppliedAt: this.options.clock.now(),
-        ...(delta.appConsistent ? { lastAppConsistentSequence: sequence } : {}),
-      });
-      await this.#deleteFromCache(blobName);
-      applied++;
-      if (delta.appConsistent) await this.options.onAppConsistent?.({ item, delta });
+      if (batch.length === 0) break;
+      item = await this.#applyBatch(item, batch);
+      applied += batch.length;
+      const last = batch[batch.length - 1]!;
+      if (last.delta.appConsistent) await this.options.onAppConsistent?.({ item, delta: last.delta });
     }
-    return { applied, watermark: item.watermark, generation: item.generation };
+    return { applied, watermark: item.watermark, generation };
+  }
+
+  /**
+   * Writes a run of consecutive deltas as one: their writes coalesced together (a replica behind
+   * catches up with fewer, larger calls), each journaled, then one watermark step over all of them.
+   */
+  async #applyBatch(item: ProtectedItem, batch: PendingDelta[]): Promise<ProtectedItem> {
+    const { resourceGroup, vm } = item;
+    const ops = batch.length === 1 ? batch[0]!.ops : coalesce(batch.flatMap((p) => p.delta.entries));
+    await Promise.all([
+      ...batch.map((p) =>
+        this.stores.journal
+          .getBlockBlobClient(p.blobName)
+          .uploadData(p.body, { metadata: deltaBlobMetadata(p.delta) }),
+      ),
+      writePages(this.stores.replicas, resourceGroup, vm, item.disks, ops),
+    ]);
+    const now = this.options.clock.now();
+    const last = batch[batch.length - 1]!;
+    const lastWriteTime = Math.max(item.watermarkTime ?? 0, ...batch.map((p) => p.delta.lastWriteTime));
+    const appConsistent = [...batch].reverse().find((p) => p.delta.appConsistent);
+    const updated = await this.stores.items.update(item, {
+      watermark: last.sequence,
+      watermarkTime: lastWriteTime,
+      lastAppliedAt: now,
+      stats: nextStats(item, batch, lastWriteTime, now),
+      ...(appConsistent ? { lastAppConsistentSequence: appConsistent.sequence } : {}),
+    });
+    await Promise.all(batch.map((p) => this.#deleteFromCache(p.blobName)));
+    return updated;
   }
 
   async #download(blobName: string): Promise<Buffer | undefined> {

@@ -3,10 +3,17 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SystemClock } from '../../../shared/clock';
-import { type Delta, type DeltaEntry, deltaBlobMetadata, deltaBlobName, encodeDelta } from '../../../shared/delta';
+import {
+  type Delta,
+  type DeltaEntry,
+  deltaBlobMetadata,
+  deltaBlobName,
+  encodeDelta,
+} from '../../../shared/delta';
 import { RecordingLogger } from '../../../shared/logger';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { type ApplierStores, DeltaApplier } from '../../../shared/replication/applier';
+import { coalesce } from '../../../shared/replication/coalesce';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 
 const DISK_BYTES = 64 * 1024;
@@ -72,7 +79,12 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
   }
 
   async function upload(delta: Delta, body = encodeDelta(delta)): Promise<string> {
-    const name = deltaBlobName({ resourceGroup: 'rg', vm: delta.vmId.split('/')[1]!, generation: delta.generation, sequence: delta.sequence });
+    const name = deltaBlobName({
+      resourceGroup: 'rg',
+      vm: delta.vmId.split('/')[1]!,
+      generation: delta.generation,
+      sequence: delta.sequence,
+    });
     await cache.getBlockBlobClient(name).uploadData(body, { metadata: deltaBlobMetadata(delta) });
     return name;
   }
@@ -95,7 +107,9 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
     })
     .map(({ disk, page, pages, fill, zero }) => {
       const length = Math.min(pages, DISK_BYTES / 512 - page) * 512;
-      return zero ? { disk, offset: page * 512, zeroLength: length } : { disk, offset: page * 512, data: Buffer.alloc(length, fill) };
+      return zero
+        ? { disk, offset: page * 512, zeroLength: length }
+        : { disk, offset: page * 512, data: Buffer.alloc(length, fill) };
     });
 
   it('applies deltas arriving in any order, with duplicates and concurrency, as an in-order replay', async () => {
@@ -110,12 +124,18 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
           const deltas = batches.map((entries, i) => makeDelta(vm, i + 1, entries));
           // Arrival order: a permutation with some deltas announced twice.
           const arrivals = deltas.map((d, i) => ({ d, key: order[i % order.length]! * 100 + i }));
-          arrivals.push(...deltas.filter((_, i) => order[i]! % 3 === 0).map((d, i) => ({ d, key: order[(i + 5) % 16]! * 100 + 50 })));
+          arrivals.push(
+            ...deltas
+              .filter((_, i) => order[i]! % 3 === 0)
+              .map((d, i) => ({ d, key: order[(i + 5) % 16]! * 100 + 50 })),
+          );
           arrivals.sort((a, b) => a.key - b.key);
           const a = applier();
           const events: Promise<unknown>[] = [];
           for (const { d } of arrivals) {
-            const name = await upload(d).catch(() => deltaBlobName({ resourceGroup: 'rg', vm, generation: 1, sequence: d.sequence }));
+            const name = await upload(d).catch(() =>
+              deltaBlobName({ resourceGroup: 'rg', vm, generation: 1, sequence: d.sequence }),
+            );
             const event = a.onDelta(name);
             if (concurrent) events.push(event);
             else await event;
@@ -211,5 +231,69 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
     const again = await upload(makeDelta(vm, 1, [], 2));
     expect((await a.onDelta(again)).outcome).toBe('duplicate');
     expect((await stores.items.get('rg', vm))?.watermarkTime).toBe(2_001);
+  });
+
+  it('a crash mid-delta (some pages written, watermark not moved) is repaired by applying again', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(entryArb, { minLength: 1, maxLength: 6 }), { minLength: 2, maxLength: 5 }),
+        fc.nat(),
+        fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+        async (batches, crashAt, written) => {
+          const vm = uniqueName('vm');
+          const initial = await protect(vm);
+          const deltas = batches.map((entries, i) => makeDelta(vm, i + 1, entries));
+          const k = crashAt % deltas.length;
+          const a = applier();
+          for (const d of deltas.slice(0, k)) await a.onDelta(await upload(d));
+          // The crashed run: delta k+1 and the one after it partly on the replicas, nothing committed.
+          for (const d of deltas.slice(k, k + 2)) {
+            await upload(d);
+            for (const [i, op] of coalesce(d.entries).entries()) {
+              if (!written[i % written.length]) continue;
+              const disk = DISKS[op.disk]!;
+              const blob = replicas.getPageBlobClient(`rg/${vm}/${disk.name}`);
+              if (op.kind === 'put') await blob.uploadPages(op.data, op.offset, op.data.length);
+              else await blob.clearPages(op.offset, op.length);
+            }
+          }
+          for (const d of deltas.slice(k + 2)) await upload(d);
+          expect(await a.drain('rg', vm)).toMatchObject({ outcome: 'applied', watermark: deltas.length });
+          const expected = initial.map((b) => Buffer.from(b));
+          for (const d of deltas) {
+            for (const e of d.entries) {
+              if ('zeroLength' in e) expected[e.disk]!.fill(0, e.offset, e.offset + e.zeroLength);
+              else e.data.copy(expected[e.disk]!, e.offset);
+            }
+          }
+          const actual = await readReplicas(vm);
+          expect(actual[0]!.equals(expected[0]!) && actual[1]!.equals(expected[1]!)).toBe(true);
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it('catches up a backlog in batches, records stats, and ends a batch at an app-consistent delta', async () => {
+    const vm = uniqueName('vm');
+    await protect(vm);
+    const cuts: number[] = [];
+    const a = new DeltaApplier(stores, {
+      clock: new SystemClock(),
+      logger: new RecordingLogger(),
+      onAppConsistent: async ({ delta }) => {
+        cuts.push(delta.sequence);
+      },
+    });
+    for (let seq = 1; seq <= 20; seq++) {
+      const d = makeDelta(vm, seq, [{ disk: 0, offset: (seq % 8) * 512, data: Buffer.alloc(512, seq) }]);
+      await upload({ ...d, appConsistent: seq === 7 });
+    }
+    expect(await a.drain('rg', vm)).toMatchObject({ outcome: 'applied', applied: 20, watermark: 20 });
+    expect(cuts).toEqual([7]);
+    const item = await stores.items.get('rg', vm);
+    expect(item?.lastAppConsistentSequence).toBe(7);
+    expect(item?.stats).toMatchObject({ deltasApplied: 20, bytesApplied: 20 * 512 });
+    expect(item?.stats?.lagMs).toBeGreaterThanOrEqual(0);
   });
 });
