@@ -10,7 +10,14 @@
  *                                           fail  back-off (health: Degraded → Unreachable)
  */
 import type { Clock } from '../shared/clock';
-import { deltaBlobMetadata, deltaBlobName, type Delta, type DeltaEntry, encodeDelta } from '../shared/delta';
+import {
+  deltaBlobMetadata,
+  deltaBlobName,
+  type Delta,
+  type DeltaEntry,
+  encodeDelta,
+  MAX_ENTRY_BYTES,
+} from '../shared/delta';
 import { ensureError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { ChangeJournal, JournalBatch } from './changeJournal';
@@ -267,11 +274,15 @@ export class DeltaShipper {
   }
 
   #deltaFrom(batch: JournalBatch, sequence: number): Delta {
-    const entries: DeltaEntry[] = batch.entries.map((e) =>
-      e.data
-        ? { disk: e.disk, offset: e.offset, data: e.data }
-        : { disk: e.disk, offset: e.offset, zeroLength: e.length },
-    );
+    // An NBD write may be up to 32 MiB; a delta entry carries at most one Put Page (4 MiB).
+    const entries: DeltaEntry[] = batch.entries.flatMap((e): DeltaEntry[] => {
+      if (!e.data) return [{ disk: e.disk, offset: e.offset, zeroLength: e.length }];
+      const pieces: DeltaEntry[] = [];
+      for (let at = 0; at < e.data.length; at += MAX_ENTRY_BYTES) {
+        pieces.push({ disk: e.disk, offset: e.offset + at, data: e.data.subarray(at, at + MAX_ENTRY_BYTES) });
+      }
+      return pieces;
+    });
     return {
       vmId: this.#vmId,
       generation: this.#o.generation,

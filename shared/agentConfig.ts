@@ -1,0 +1,137 @@
+/**
+ * The contract between the control plane and a VM's mobility agent (docs/agent.md). Config: a JSON
+ * blob `{CONTAINERS.agentConfig}/{rg}/{vm}.json` in the source storage account that the
+ * enable-replication workflow writes and the agent polls (it never listens for the control plane);
+ * deleting it disables replication. Status: `{rg}/{vm}/agent.json` the agent writes to the cache.
+ */
+import { type ContainerClient, RestError } from '@azure/storage-blob';
+import { z } from 'zod';
+
+import { vmIdProblem } from './delta/vmId';
+import { TidemarkError } from './errors';
+
+const MiB = 1024 * 1024;
+
+const agentConfigSchema = z.object({
+  version: z.literal(1),
+  vmId: z.string().superRefine((value, ctx) => {
+    const problem = vmIdProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `VM id ${problem}` });
+  }),
+  /** Replication generation; a new one (after a resync) restarts sequence numbers at 1. */
+  generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  /** The cache container URL with a create/write-only SAS (shared/cacheSas.ts). */
+  cacheContainerSasUrl: z.url({ protocol: /^https?$/ }),
+  flushIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+  maxDeltaBytes: z
+    .number()
+    .int()
+    .min(MiB)
+    .max(64 * MiB)
+    .default(8 * MiB),
+  heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  maxBufferBytes: z
+    .number()
+    .int()
+    .min(MiB)
+    .max(16 * 1024 * MiB)
+    .default(64 * MiB),
+  /** A counter: each increase asks the agent for an app-consistent bookmark. */
+  appConsistentRequest: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** The config as the agent uses it (defaults filled in). */
+export type AgentReplicationConfig = z.output<typeof agentConfigSchema>;
+/** The config as a writer may give it (defaults optional). */
+export type AgentReplicationConfigInput = z.input<typeof agentConfigSchema>;
+
+export type AgentConfigParse = { ok: true; config: AgentReplicationConfig } | { ok: false; problem: string };
+
+/** `{rg}/{vm}.json`, in the `CONTAINERS.agentConfig` container of the source storage account. */
+export function agentConfigBlobName(resourceGroup: string, vm: string): string {
+  const problem = vmIdProblem(`${resourceGroup}/${vm}`);
+  if (problem) {
+    throw new TidemarkError('InvalidArgument', `VM ${resourceGroup}/${vm} ${problem}.`, {
+      details: { resourceGroup, vm },
+    });
+  }
+  return `${resourceGroup}/${vm}.json`;
+}
+
+/** Validates a parsed config; a failure says which fields are wrong and why. */
+export function parseAgentConfig(value: unknown): AgentConfigParse {
+  const result = agentConfigSchema.safeParse(value);
+  if (result.success) return { ok: true, config: result.data };
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return { ok: false, problem: problems.join('; ') };
+}
+
+/** Validates and writes (overwrites) a VM's agent config. */
+export async function writeAgentConfig(
+  container: ContainerClient,
+  config: AgentReplicationConfigInput,
+): Promise<AgentReplicationConfig> {
+  const parsed = parseAgentConfig(config);
+  if (!parsed.ok) {
+    throw new TidemarkError('InvalidArgument', `Agent replication config is invalid: ${parsed.problem}`);
+  }
+  const [resourceGroup, vm] = parsed.config.vmId.split('/') as [string, string];
+  const body = Buffer.from(JSON.stringify(parsed.config, null, 2));
+  const blob = container.getBlockBlobClient(agentConfigBlobName(resourceGroup, vm));
+  const upload = (): Promise<unknown> =>
+    blob.uploadData(body, { blobHTTPHeaders: { blobContentType: 'application/json' } });
+  await withContainer(container, upload);
+  return parsed.config;
+}
+
+/** Deletes a VM's agent config (its agent stops replicating); false when there was none. */
+export async function deleteAgentConfig(
+  container: ContainerClient,
+  resourceGroup: string,
+  vm: string,
+): Promise<boolean> {
+  const result = await container.getBlobClient(agentConfigBlobName(resourceGroup, vm)).deleteIfExists();
+  return result.succeeded;
+}
+
+/** Runs `op`, creating the container and retrying once when it does not exist yet. */
+async function withContainer<T>(container: ContainerClient, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!(err instanceof RestError && err.code === 'ContainerNotFound')) throw err;
+    await container.createIfNotExists();
+    return op();
+  }
+}
+
+export type AgentHealth = 'Healthy' | 'Degraded' | 'Unreachable' | 'NotReplicating' | 'Stopped';
+
+/** What the agent reports in the cache, every status interval and on any change. Times are ISO. */
+export interface AgentStatus {
+  vmId: string;
+  /** The generation being shipped; null while not replicating. */
+  generation: number | null;
+  health: AgentHealth;
+  /** Highest sequence number known to be in the cache (0: none yet in this generation). */
+  lastSequence: number;
+  lastUploadAt: string | null;
+  /** The source's writes are in the cache up to this time (newest write or heartbeat shipped). */
+  coveredUntil: string | null;
+  queuedBytes: number;
+  heldBytes: number;
+  waitingWriters: number;
+  /** Set when replicas may miss writes of this generation: start a resync (a new generation). */
+  resyncReason?: string;
+  /** Why the config blob was rejected; the agent keeps its previous state meanwhile. */
+  configError?: string;
+  /** The last agent-side failure (config unreadable, sequence state unwritable), if not resolved. */
+  error?: string;
+  nbd: { host: string; port: number; exports: string[] };
+  updatedAt: string;
+}
+
+/** `{rg}/{vm}/agent.json`, in the cache container (CONTAINERS.cache). */
+export function agentStatusBlobName(resourceGroup: string, vm: string): string {
+  return `${agentConfigBlobName(resourceGroup, vm).slice(0, -'.json'.length)}/agent.json`;
+}

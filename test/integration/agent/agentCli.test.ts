@@ -1,0 +1,252 @@
+/**
+ * `tidemark-agent` as a child process against real Azurite: the ready line, a qemu-io write that a
+ * SIGTERM still ships, the status command, a forced second signal and bad flags. Runs
+ * dist/agent/cli.js, rebuilding dist first when it is older than the sources (`npm test` builds).
+ */
+import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { type AgentStatus, writeAgentConfig } from '../../../shared/agentConfig';
+import { agentCacheSasUrl } from '../../../shared/cacheSas';
+import { decodeDelta } from '../../../shared/delta';
+import { CONTAINERS } from '../../../shared/storageNames';
+import { createVmDisk } from '../../../shared/vmDisks';
+import { useAzurite, uniqueName } from '../../helpers/azurite';
+import { checkTools, qemuIo } from '../../helpers/nbdTools';
+
+const REPO = path.resolve(__dirname, '../../..');
+const CLI = path.join(REPO, 'dist/agent/cli.js');
+const tools = checkTools('qemu-io');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt(): void {
+  const sources = Math.max(newestSource(path.join(REPO, 'agent')), newestSource(path.join(REPO, 'shared')));
+  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= sources) return;
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: REPO,
+        stdio: 'pipe',
+      },
+    );
+  } catch {
+    // tsc still emits when files elsewhere have type errors; the check below decides.
+  }
+  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources)
+    throw new Error('Building dist/agent/cli.js failed.');
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+interface Running {
+  child: Child;
+  lines: string[];
+  stderr: () => string;
+  line(re: RegExp, timeoutMs?: number): Promise<string>;
+  exit: Promise<number | null>;
+}
+
+const children: Child[] = [];
+
+function run(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.filter((w) => w.re.test(line))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exit,
+    stderr: () => stderr,
+    line: (re, timeoutMs = 20_000) =>
+      new Promise<string>((resolve, reject) => {
+        const seen = lines.find((l) => re.test(l));
+        if (seen !== undefined) return resolve(seen);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`No stdout line matched ${re}.\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          re,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exit.then(() =>
+          reject(new Error(`The agent exited before printing ${re}.\nstderr:\n${stderr}`)),
+        );
+      }),
+  };
+}
+
+describe.skipIf(tools.skip)(`tidemark-agent CLI${tools.note}`, () => {
+  const azurite = useAzurite();
+  let stateRoot: string;
+
+  beforeAll(() => {
+    tools.assertAvailable();
+    ensureBuilt();
+    stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-agent-cli-'));
+  }, 120_000);
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  afterAll(() => fs.rmSync(stateRoot, { recursive: true, force: true }));
+
+  async function makeVm(cacheUrl?: string): Promise<{ rg: string; vmId: string }> {
+    const service = BlobServiceClient.fromConnectionString(azurite().connectionString);
+    const rg = uniqueName('rg');
+    const disks = service.getContainerClient(CONTAINERS.disks);
+    await createVmDisk(disks, rg, 'vm1', 'os', 0, 4 * 1024 * 1024);
+    await createVmDisk(disks, rg, 'vm1', 'data', 1, 1024 * 1024);
+    await service.getContainerClient(CONTAINERS.cache).createIfNotExists();
+    const now = Date.now();
+    const sas = agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
+      startsOn: new Date(now - 60_000),
+      expiresOn: new Date(now + 3_600_000),
+    });
+    await writeAgentConfig(service.getContainerClient(CONTAINERS.agentConfig), {
+      version: 1,
+      vmId: `${rg}/vm1`,
+      generation: 1,
+      cacheContainerSasUrl: cacheUrl ?? sas,
+    });
+    return { rg, vmId: `${rg}/vm1` };
+  }
+
+  function runAgent(vmId: string, extra: string[] = []): Running {
+    return run(
+      [
+        'run',
+        '--vm',
+        vmId,
+        '--nbd-port',
+        '0',
+        '--state-dir',
+        path.join(stateRoot, vmId.split('/')[0]!),
+        ...extra,
+      ],
+      { TIDEMARK_SOURCE_STORAGE: azurite().connectionString },
+    );
+  }
+
+  it('prints the ready line, serves qemu-io, and ships every write on SIGTERM before exiting 0', async () => {
+    const { rg, vmId } = await makeVm();
+    const agent = runAgent(vmId);
+    const ready = await agent.line(/^Agent ready: /);
+    const match = /^Agent ready: nbd:\/\/127\.0\.0\.1:(\d+) \(exports: os, data\)$/.exec(ready);
+    expect(match, ready).not.toBeNull();
+    const port = Number(match![1]);
+    const result = await qemuIo(port, 'data', ['write -P 0x7e 4096 8k']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+
+    agent.child.kill('SIGTERM');
+    expect(await agent.exit, agent.stderr()).toBe(0);
+    const cache = BlobServiceClient.fromConnectionString(azurite().connectionString).getContainerClient(
+      CONTAINERS.cache,
+    );
+    const entries = [];
+    for await (const item of cache.listBlobsFlat({ prefix: `${vmId}/1/` })) {
+      entries.push(...decodeDelta(await cache.getBlobClient(item.name).downloadToBuffer()).entries);
+    }
+    expect(entries.map((e) => [e.disk, e.offset])).toEqual([[1, 4096]]);
+
+    const status = spawnSync(
+      process.execPath,
+      [CLI, 'status', '--vm', vmId, '--source-storage', azurite().connectionString],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(status.status, status.stderr).toBe(0);
+    const reported = JSON.parse(status.stdout) as AgentStatus;
+    expect(reported).toMatchObject({ vmId: `${rg}/vm1`, generation: 1, health: 'Stopped', lastSequence: 1 });
+    expect(reported.resyncReason).toBeUndefined();
+  });
+
+  it('exits 1 at once on a second signal while the cache cannot be reached', async () => {
+    const { vmId } = await makeVm('http://127.0.0.1:9/devstoreaccount1/cache?sv=2024-01-01&sig=x');
+    const agent = runAgent(vmId, ['--log-level', 'info']);
+    const port = Number(/:(\d+) /.exec(await agent.line(/^Agent ready: /))![1]);
+    const result = await qemuIo(port, 'os', ['write -P 1 0 4k']);
+    expect(result.code).toBe(0);
+    agent.child.kill('SIGTERM');
+    await agent.line(/SIGTERM received/);
+    agent.child.kill('SIGINT');
+    expect(await agent.exit).toBe(1);
+    expect(agent.stderr()).toMatch(/SIGINT again/);
+  });
+
+  it('explains bad flags and a missing VM, and exits 1', () => {
+    const noVm = spawnSync(process.execPath, [CLI, 'run', '--source-storage', 'x'], { encoding: 'utf8' });
+    expect(noVm.status).toBe(1);
+    expect(noVm.stderr).toMatch(/required option '--vm <rg\/name>'/);
+
+    const badVm = spawnSync(process.execPath, [CLI, 'run', '--vm', 'novm', '--source-storage', 'x'], {
+      encoding: 'utf8',
+    });
+    expect(badVm.status).toBe(1);
+    expect(badVm.stderr).toMatch(/RESOURCE_GROUP\/NAME/);
+
+    const noStorage = spawnSync(process.execPath, [CLI, 'run', '--vm', 'rg/vm'], {
+      encoding: 'utf8',
+      env: { ...process.env, TIDEMARK_SOURCE_STORAGE: '' },
+    });
+    expect(noStorage.status).toBe(1);
+    expect(noStorage.stderr).toMatch(/--source-storage/);
+
+    const missing = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--vm',
+        'nosuchrg/vm',
+        '--source-storage',
+        azurite().connectionString,
+        '--state-dir',
+        stateRoot,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(missing.status, missing.stderr).toBe(1);
+    expect(missing.stderr).toMatch(/has no disks/);
+    expect(missing.stdout).not.toMatch(/Agent ready/);
+  });
+});
