@@ -25,6 +25,7 @@ import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
 import { coalesce, type PageOp } from './coalesce';
+import { ReadAhead } from './readAhead';
 import { checkPageOps, writePages } from './replicaWriter';
 import { nextStats } from './stats';
 import { VmLocks } from './vmLease';
@@ -52,6 +53,8 @@ export type ApplyResult =
 /** Consecutive deltas applied together at most (when the replica is behind). */
 const MAX_BATCH_DELTAS = 16;
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+/** Deltas downloaded ahead of the one being decoded. */
+const READ_AHEAD = 4;
 
 interface PendingDelta {
   sequence: number;
@@ -191,15 +194,14 @@ export class DeltaApplier {
     const generation = item.generation;
     const nameOf = (sequence: number): string => deltaBlobName({ resourceGroup, vm, generation, sequence });
     let applied = 0;
-    // The next delta downloads while the current batch is written.
-    let prefetched: Promise<Buffer | undefined> | undefined;
+    // The next deltas download while the current batch is written.
+    const ahead = new ReadAhead((seq) => this.#download(nameOf(seq)), READ_AHEAD);
     while (!leaseLost()) {
       const batch: PendingDelta[] = [];
       let batchBytes = 0;
       let sequence = item.watermark + 1;
       while (batch.length < MAX_BATCH_DELTAS && batchBytes < MAX_BATCH_BYTES) {
-        const body = await (prefetched ?? this.#download(nameOf(sequence)));
-        prefetched = undefined;
+        const body = await ahead.get(sequence);
         if (!body) break;
         const blobName = nameOf(sequence);
         let pending: PendingDelta;
@@ -217,7 +219,7 @@ export class DeltaApplier {
           if (!isTidemarkError(err) || err.kind !== 'user') throw err;
           if (batch.length > 0) {
             // Apply the good ones first; the bad one heads the next batch and is quarantined there.
-            prefetched = Promise.resolve(body);
+            ahead.putBack(sequence, body);
             break;
           }
           await this.#quarantine(item, blobName, body, err);
@@ -227,8 +229,6 @@ export class DeltaApplier {
         batch.push(pending);
         batchBytes += body.length;
         sequence++;
-        prefetched = this.#download(nameOf(sequence));
-        prefetched.catch(() => undefined);
         // An app-consistent delta ends its batch: a point is cut right after it.
         if (pending.delta.appConsistent) break;
       }
