@@ -10,7 +10,8 @@ let stores: ReturnType<typeof applierStores> | undefined;
 
 /** Applies a delta the mobility agent uploaded to the cache (and every consecutive one after it). */
 export async function applyDelta(_blob: unknown, context: InvocationContext): Promise<void> {
-  const name = String(context.triggerMetadata?.name ?? '');
+  // blobTrigger is "cache/{blob name}".
+  const name = String(context.triggerMetadata?.blobTrigger ?? '').replace(/^[^/]+\//, '');
   stores ??= applierStores(loadConfig());
   const applier = new DeltaApplier(stores, { clock: new SystemClock(), logger: contextLogger(context) });
   const result = await applier.onDelta(name);
@@ -18,7 +19,8 @@ export async function applyDelta(_blob: unknown, context: InvocationContext): Pr
 }
 
 app.storageBlob('applyDelta', {
-  path: 'cache/{name}',
+  // Only delta blobs: the agent's status blob (cache/{rg}/{vm}/agent.json) sits beside them.
+  path: 'cache/{resourceGroup}/{vm}/{generation}/{sequence}.delta',
   connection: 'TIDEMARK_SOURCE_STORAGE',
   source: 'EventGrid',
   handler: applyDelta,

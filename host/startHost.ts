@@ -149,7 +149,16 @@ export function startHost(options: StartHostOptions): HostHandle {
         );
       }
     }
-    const functions = [...core.functions.values()];
+    // `AzureWebJobs.<name>.Disabled` = true|1 turns a function off, as in Azure.
+    const disabled = (name: string): boolean =>
+      /^(true|1)$/i.test(settings.get(`AzureWebJobs.${name}.Disabled`) ?? '');
+    const functions = [...core.functions.values()].filter((fn) => {
+      if (!disabled(fn.metadata.name)) return true;
+      logger.info(
+        `Function '${fn.metadata.name}' is disabled by its AzureWebJobs.${fn.metadata.name}.Disabled setting`,
+      );
+      return false;
+    });
     state.functions = functions;
 
     const keys = HostKeys.load(dataDir, settings);

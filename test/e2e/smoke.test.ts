@@ -41,3 +41,25 @@ describe('host core', () => {
     await host.dispose();
   });
 });
+
+describe('disabled functions', () => {
+  it('skips a function whose AzureWebJobs.<name>.Disabled setting is true', async () => {
+    const fake: TriggerPlugin = {
+      name: 'http',
+      triggerTypes: ['httptrigger'],
+      start: async () => {},
+      stop: async () => {},
+    };
+    const host = startHost({
+      appDir: path.join(__dirname, '../fixtures/smoke-app'),
+      port: 0,
+      logger: new RecordingLogger(),
+      plugins: [fake],
+      dataDir: '/tmp/smoke-keys',
+      settings: { 'AzureWebJobs.hello.Disabled': 'true' },
+    });
+    await host.ready;
+    expect(host.functions).toEqual([]);
+    await host.dispose();
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The data plane end to end: Debian's qemu-io writes through the mobility agent's NBD export; the
+ * agent ships deltas to the cache (source Azurite); the local host runs tidemark's applyDelta blob
+ * trigger, which writes the replicas (target Azurite). The replicas must converge byte for byte.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { MobilityAgent } from '../../../agent/agent';
+import { writeAgentConfig } from '../../../shared/agentConfig';
+import { agentCacheSasUrl } from '../../../shared/cacheSas';
+import { RecordingLogger } from '../../../shared/logger';
+import { TableProtectedItemStore } from '../../../shared/protectedItems';
+import { CONTAINERS } from '../../../shared/storageNames';
+import { createVmDisk } from '../../../shared/vmDisks';
+import { checkTools, qemuIo } from '../../helpers/nbdTools';
+import { startTidemarkStack, type TidemarkStack } from '../../helpers/tidemarkHost';
+import { waitFor } from '../../helpers/waitFor';
+
+const tools = checkTools('qemu-io');
+const MiB = 1024 * 1024;
+const DISKS = [
+  { name: 'os', lun: 0, sizeBytes: 8 * MiB },
+  { name: 'data', lun: 1, sizeBytes: 4 * MiB },
+];
+
+describe.skipIf(tools.skip)(`data plane: qemu-io → agent → cache → applyDelta → replica${tools.note}`, () => {
+  let stack: TidemarkStack;
+  let agent: MobilityAgent;
+  let nbdPort: number;
+
+  beforeAll(async () => {
+    // The sweep would also apply deltas; off, so this test proves the blob trigger path.
+    stack = await startTidemarkStack({ 'AzureWebJobs.sweepCache.Disabled': 'true' });
+    const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
+    const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
+    const disks = source.getContainerClient(CONTAINERS.disks);
+    await disks.createIfNotExists();
+    await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
+    const replicas = target.getContainerClient(CONTAINERS.replicas);
+    await replicas.createIfNotExists();
+    for (const d of DISKS) {
+      await createVmDisk(disks, 'rg1', 'web1', d.name, d.lun, d.sizeBytes);
+      // The initial copy of an empty source disk is an empty replica.
+      await replicas.getPageBlobClient(`rg1/web1/${d.name}`).create(d.sizeBytes);
+    }
+    await TableProtectedItemStore.fromConnectionString(stack.target.connectionString).create({
+      resourceGroup: 'rg1',
+      vm: 'web1',
+      state: 'Protected',
+      generation: 1,
+      disks: DISKS,
+      applyEnabled: true,
+      watermark: 0,
+    });
+    await writeAgentConfig(source.getContainerClient(CONTAINERS.agentConfig), {
+      version: 1,
+      vmId: 'rg1/web1',
+      generation: 1,
+      cacheContainerSasUrl: agentCacheSasUrl(stack.source.connectionString, CONTAINERS.cache, {
+        startsOn: new Date(Date.now() - 60_000),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      }),
+      flushIntervalMs: 200,
+    });
+    agent = new MobilityAgent({
+      resourceGroup: 'rg1',
+      vm: 'web1',
+      sourceConnectionString: stack.source.connectionString,
+      stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-agent-')),
+      logger: new RecordingLogger(),
+      configPollIntervalMs: 200,
+    });
+    await agent.start();
+    nbdPort = agent.status().nbd.port;
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await stack?.stop();
+  });
+
+  async function disksEqual(): Promise<boolean> {
+    const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
+    const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
+    for (const d of DISKS) {
+      const [a, b] = await Promise.all([
+        source.getContainerClient(CONTAINERS.disks).getBlobClient(`rg1/web1/${d.name}`).downloadToBuffer(),
+        target.getContainerClient(CONTAINERS.replicas).getBlobClient(`rg1/web1/${d.name}`).downloadToBuffer(),
+      ]);
+      if (!a.equals(b)) return false;
+    }
+    return true;
+  }
+
+  it('replicas converge byte for byte with the source disks', async () => {
+    const osCommands = [
+      'write -P 10 0 64k',
+      'write -P 11 1000 3001',
+      'write -P 12 4M 1M',
+      'write -z 4224k 8k',
+      'discard 64k 64k',
+      'write -P 13 8380416 4096',
+    ];
+    const dataCommands = [
+      'write -P 40 0 64k',
+      'write -P 41 1000 3001',
+      'write -z 2048k 8k',
+      'discard 32k 64k',
+    ];
+    const [osResult, dataResult] = await Promise.all([
+      qemuIo(nbdPort, 'os', osCommands),
+      qemuIo(nbdPort, 'data', dataCommands),
+    ]);
+    expect(osResult.code, osResult.stderr).toBe(0);
+    expect(dataResult.code, dataResult.stderr).toBe(0);
+    await waitFor(() => disksEqual(), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'replicas to match the source',
+    });
+    const item = await TableProtectedItemStore.fromConnectionString(stack.target.connectionString).get(
+      'rg1',
+      'web1',
+    );
+    expect(item?.watermark).toBeGreaterThan(0);
+    expect(item?.stats?.bytesApplied).toBeGreaterThan(0);
+    const executed = stack.logger.records.filter((r) => r.msg === "Executed 'applyDelta' (Succeeded)");
+    expect(
+      executed.length,
+      JSON.stringify(stack.logger.records.slice(-30).map((r) => r.msg)),
+    ).toBeGreaterThan(0);
+    expect(stack.logger.records.filter((r) => r.msg === "Executed 'applyDelta' (Failed)")).toEqual([]);
+  });
+
+  it('keeps converging under a second burst of writes', async () => {
+    const writes = Array.from({ length: 20 }, (_, i) => `write -P ${100 + i} ${(i * 37 + 5) * 4096} 4096`);
+    expect((await qemuIo(nbdPort, 'data', writes)).code).toBe(0);
+    await waitFor(() => disksEqual(), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'replicas to match again',
+    });
+  });
+});
