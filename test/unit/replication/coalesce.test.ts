@@ -42,14 +42,17 @@ describe('coalesce', () => {
             .filter((o) => o.disk === disk)
             .map((o) => [o.offset, o.offset + (o.kind === 'put' ? o.data.length : o.length)] as const)
             .sort((a, b) => a[0] - b[0]);
-          for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+          for (let i = 1; i < spans.length; i++)
+            expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
         }
         for (const op of ops) {
           expect(op.offset % 512).toBe(0);
           if (op.kind === 'put') expect(op.data.length).toBeLessThanOrEqual(MAX_PUT_PAGE_BYTES);
         }
         // Apply in a shuffled order.
-        const shuffled = [...ops].sort((a, b) => ((a.offset * 31 + seed) % 97) - ((b.offset * 31 + seed) % 97));
+        const shuffled = [...ops].sort(
+          (a, b) => ((a.offset * 31 + seed) % 97) - ((b.offset * 31 + seed) % 97),
+        );
         const disks = [0, 1, 2].map(() => Buffer.alloc(DISK, 0xee));
         for (const op of shuffled) {
           if (op.kind === 'put') op.data.copy(disks[op.disk]!, op.offset);
@@ -64,7 +67,11 @@ describe('coalesce', () => {
 
   it('joins touching writes into one Put Page and splits at 4 MiB', () => {
     const mib = 1024 * 1024;
-    const entries: DeltaEntry[] = [0, 1, 2, 3, 4].map((i) => ({ disk: 0, offset: i * mib, data: Buffer.alloc(mib, i + 1) }));
+    const entries: DeltaEntry[] = [0, 1, 2, 3, 4].map((i) => ({
+      disk: 0,
+      offset: i * mib,
+      data: Buffer.alloc(mib, i + 1),
+    }));
     const ops = coalesce(entries);
     expect(ops.map((o) => [o.kind, o.offset, o.kind === 'put' ? o.data.length : 0])).toEqual([
       ['put', 0, 4 * mib],
