@@ -32,6 +32,18 @@ export interface AzuriteInstance {
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Never leave an Azurite behind when this process ends, however it ends. */
+function killOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^:]+:(\d+)/;
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
@@ -67,7 +79,16 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   } else {
     args.push('--inMemoryPersistence');
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.location });
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Azurite last,
+  // after the host has finished with it.
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.location,
+    detached: true,
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  killOnExit();
   const ports: Partial<Record<'Blob' | 'Queue' | 'Table', number>> = {};
   let output = '';
 
