@@ -28,6 +28,7 @@ import { BlobDeltaSink, type DeltaSink, type PutResult } from './deltaSink';
 import { type NbdServer, startNbdServer } from './nbd';
 import { FileSequenceStore } from './sequenceStore';
 import { openVmDisks, type VmDisks } from './vmDisks';
+import { parseWorkloadSpec, runWorkload, type WorkloadSpec, type WorkloadStats } from './workload';
 
 export interface MobilityAgentOptions {
   resourceGroup: string;
@@ -36,7 +37,13 @@ export interface MobilityAgentOptions {
   sourceConnectionString: string;
   /** Where sequence numbers are kept across restarts; keep it stable (docs/agent.md). */
   stateDir: string;
-  nbd?: { host?: string; port?: number };
+  /** TCP (default 127.0.0.1, any free port), or a unix socket when `socketPath` is set. */
+  nbd?: { host?: string; port?: number; socketPath?: string };
+  /**
+   * A built-in workload (agent/workload.ts) run once NBD serves, on the disks as NBD serves them, so
+   * its writes are journaled like NBD writes; `disks` are indexes in lun order. Stopped by stop().
+   */
+  workload?: WorkloadSpec;
   clock?: Clock;
   logger: Logger;
   configPollIntervalMs?: number;
@@ -117,6 +124,7 @@ export class MobilityAgent {
   #tail: Promise<unknown> = Promise.resolve();
   #disks?: VmDisks;
   #nbd?: NbdServer;
+  #workload?: Promise<WorkloadStats | undefined>;
   #pipeline?: Pipeline;
   #appRequest?: number;
   #configError?: string;
@@ -135,6 +143,7 @@ export class MobilityAgent {
     this.#clock = options.clock ?? new SystemClock();
     this.#log = options.logger.child({ vm: this.#vmId });
     this.#source = BlobServiceClient.fromConnectionString(options.sourceConnectionString);
+    if (options.workload) parseWorkloadSpec(options.workload); // a bad spec fails here, not after start
   }
 
   /**
@@ -158,6 +167,7 @@ export class MobilityAgent {
       this.#nbd = await startNbdServer({
         host: this.#host,
         port: this.#o.nbd?.port ?? 0,
+        ...(this.#o.nbd?.socketPath !== undefined ? { socketPath: this.#o.nbd.socketPath } : {}),
         exports: this.#disks.exports,
         defaultExport: this.#disks.names[0],
         logger: this.#log,
@@ -172,6 +182,7 @@ export class MobilityAgent {
       this.#every(this.#o.configPollIntervalMs ?? 5000, () => this.#serial(() => this.#pollLogged())),
       this.#every(this.#o.healthCheckIntervalMs ?? 1000, async () => this.#statusTick()),
     ];
+    if (this.#o.workload) this.#workload = this.#runWorkload(this.#o.workload);
     void this.#publishStatus();
     this.#log.info('Mobility agent running', {
       nbd: this.status().nbd,
@@ -193,7 +204,8 @@ export class MobilityAgent {
     await this.#started?.catch(() => undefined);
     if (this.#phase !== 'running') return;
     this.#halt.abort();
-    await Promise.all(this.#loops);
+    // The workload's last write must be journaled before the shipper's last flush.
+    await Promise.all([...this.#loops, this.#workload]);
     await this.#serial(async () => {
       await this.#nbd?.close();
       const p = this.#pipeline;
@@ -223,7 +235,12 @@ export class MobilityAgent {
       queuedBytes: p?.journal.queuedBytes ?? 0,
       heldBytes: p?.journal.heldBytes ?? 0,
       waitingWriters: p?.journal.waitingWriters ?? 0,
-      nbd: { host: this.#host, port: this.#nbd?.port ?? 0, exports: this.#disks?.names ?? [] },
+      nbd: {
+        host: this.#o.nbd?.socketPath !== undefined ? `unix:${this.#o.nbd.socketPath}` : this.#host,
+        port: this.#nbd?.port ?? 0,
+        ...(this.#o.nbd?.socketPath !== undefined ? { socketPath: this.#o.nbd.socketPath } : {}),
+        exports: this.#disks?.names ?? [],
+      },
       updatedAt: new Date(this.#clock.now()).toISOString(),
     };
     const resyncReason = this.#resyncReason ?? s?.resyncReason;
@@ -231,6 +248,16 @@ export class MobilityAgent {
     if (this.#configError !== undefined) status.configError = this.#configError;
     if (this.#error !== undefined) status.error = this.#error;
     return status;
+  }
+
+  /** Where NBD clients connect (`nbd://HOST:PORT` or `nbd+unix:///?socket=PATH`), once serving. */
+  get nbdUri(): string | undefined {
+    return this.#nbd?.uri;
+  }
+
+  /** The built-in workload's stats once it ends (undefined if it failed or none was asked for). */
+  get workloadDone(): Promise<WorkloadStats | undefined> {
+    return this.#workload ?? Promise.resolve(undefined);
   }
 
   get #host(): string {
@@ -401,6 +428,19 @@ export class MobilityAgent {
   #requireDisks(): VmDisks {
     if (!this.#disks) throw new TidemarkError('Internal', 'MobilityAgent used before start().');
     return this.#disks;
+  }
+
+  async #runWorkload(spec: WorkloadSpec): Promise<WorkloadStats | undefined> {
+    try {
+      return await runWorkload([...this.#requireDisks().exports.values()], spec, {
+        clock: this.#clock,
+        signal: this.#halt.signal,
+        logger: this.#log.child({ component: 'workload' }),
+      });
+    } catch (err) {
+      this.#log.error('Workload failed', { error: ensureError(err).message });
+      return undefined;
+    }
   }
 
   // ── status ────────────────────────────────────────────────────────────────

@@ -94,6 +94,66 @@ export async function deleteAgentConfig(
   return result.succeeded;
 }
 
+/**
+ * Asks a VM's agent for an app-consistent bookmark: increments `appConsistentRequest` in its config
+ * with an ETag-conditional read-modify-write (retried when the config changed meanwhile), keeping
+ * every other field as it is. Returns the new value. NotFound when replication is not enabled.
+ */
+export async function bumpAppConsistentRequest(
+  container: ContainerClient,
+  resourceGroup: string,
+  vm: string,
+  { maxAttempts = 5 }: { maxAttempts?: number } = {},
+): Promise<number> {
+  const vmId = `${resourceGroup}/${vm}`;
+  const blob = container.getBlockBlobClient(agentConfigBlobName(resourceGroup, vm));
+  const notEnabled = (): TidemarkError =>
+    new TidemarkError('NotFound', `replication is not enabled for ${vmId}`, {
+      hint: 'Enable replication for the VM first; its agent config holds the bookmark counter.',
+      details: { resourceGroup, vm },
+    });
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    let etag: string;
+    let raw: Record<string, unknown>;
+    try {
+      const response = await blob.download();
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.from(chunk as Buffer));
+      etag = response.etag!;
+      raw = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) throw notEnabled();
+      if (err instanceof SyntaxError) throw invalidConfig(vmId, `not JSON: ${err.message}`);
+      throw err;
+    }
+    const parsed = parseAgentConfig(raw);
+    if (!parsed.ok) throw invalidConfig(vmId, parsed.problem);
+    if (parsed.config.vmId !== vmId) throw invalidConfig(vmId, `vmId is ${parsed.config.vmId}`);
+    const next = (parsed.config.appConsistentRequest ?? 0) + 1;
+    const body = Buffer.from(JSON.stringify({ ...raw, appConsistentRequest: next }, null, 2));
+    try {
+      await blob.uploadData(body, {
+        conditions: { ifMatch: etag },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+      return next;
+    } catch (err) {
+      // 412: changed since we read it; 404: deleted meanwhile (the next read says so).
+      if (!(err instanceof RestError && (err.statusCode === 412 || err.statusCode === 404))) throw err;
+    }
+  }
+  throw new TidemarkError('Conflict', `The agent config of ${vmId} kept changing; no bookmark requested.`, {
+    hint: 'Try again.',
+    retryable: true,
+  });
+}
+
+function invalidConfig(vmId: string, problem: string): TidemarkError {
+  return new TidemarkError('InvalidConfig', `The agent config of ${vmId} is invalid (${problem}).`, {
+    hint: 'Its agent ignores it; re-enable replication to rewrite it, then ask for the bookmark again.',
+  });
+}
+
 /** Runs `op`, creating the container and retrying once when it does not exist yet. */
 async function withContainer<T>(container: ContainerClient, op: () => Promise<T>): Promise<T> {
   try {
@@ -127,7 +187,8 @@ export interface AgentStatus {
   configError?: string;
   /** The last agent-side failure (config unreadable, sequence state unwritable), if not resolved. */
   error?: string;
-  nbd: { host: string; port: number; exports: string[] };
+  /** Where the disks are served: TCP host and port, or (port 0) a unix socket at socketPath. */
+  nbd: { host: string; port: number; socketPath?: string; exports: string[] };
   updatedAt: string;
 }
 

@@ -20,6 +20,7 @@ const suites: Suite[] = [
   { name: 'host.http', run: async () => (await import('./hostHttp')).benchHostHttp() },
   { name: 'host.blob', run: async () => (await import('./hostBlob')).benchHostBlob() },
   { name: 'durable', run: async () => (await import('./durable')).benchDurable() },
+  { name: 'agent', run: async () => (await import('./agentLatency')).benchAgentLatency() },
 ];
 
 function parseArgs(argv: string[]): { json?: string; only?: string } {
