@@ -17,6 +17,7 @@ interface Suite {
 const suites: Suite[] = [
   { name: 'delta', run: async () => (await import('./deltaCodec')).benchDeltaCodec() },
   { name: 'apply', run: async () => (await import('./applier')).benchApplier() },
+  { name: 'replication', run: async () => (await import('./replicationLag')).benchReplicationLag() },
   { name: 'host.http', run: async () => (await import('./hostHttp')).benchHostHttp() },
   { name: 'host.blob', run: async () => (await import('./hostBlob')).benchHostBlob() },
   { name: 'durable', run: async () => (await import('./durable')).benchDurable() },

@@ -10,7 +10,18 @@ import { startAzurite, type AzuriteInstance } from '../../host/azurite';
 import { type HostHandle, startHost } from '../../host/startHost';
 import { RecordingLogger } from '../../shared/logger';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root (where host.json is), from the sources or from their compiled copy in dist/. */
+function findRepoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'host.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`No host.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export const REPO_ROOT = findRepoRoot();
 
 export interface TidemarkStack {
   source: AzuriteInstance;
