@@ -41,6 +41,18 @@ export interface ReplicationStats {
   churnBytesPerSecond?: number;
 }
 
+/** How a protected item's recovery points are kept (docs/recovery-points.md). */
+export interface ReplicationPolicy {
+  /** How long recovery points are kept, in hours: 0 (only the latest point) to 360 (15 days). */
+  retentionHours: number;
+  /** Minutes between app-consistent points: 0 (off) or 60 to 720. */
+  appConsistentFrequencyMinutes: number;
+}
+
+export const ITEM_HEALTH = ['Healthy', 'Warning', 'Critical'] as const;
+
+export type ItemHealth = (typeof ITEM_HEALTH)[number];
+
 export interface ProtectedItem {
   resourceGroup: string;
   vm: string;
@@ -61,6 +73,17 @@ export interface ProtectedItem {
   /** Why a resync is needed, when state is ResyncRequired. */
   resyncReason?: string;
   stats?: ReplicationStats;
+  /** Retention and app-consistent frequency; defaults apply to what is missing. */
+  policy?: Partial<ReplicationPolicy>;
+  /** Now − source time of the newest applied write, at the last apply or recovery-point run. */
+  rpoSeconds?: number;
+  health?: ItemHealth;
+  /** Why health is not Healthy, in words. */
+  healthReasons?: string[];
+  /** When the newest recovery point was cut (ms), as the last recovery-point run saw it. */
+  lastRecoveryPointAt?: number;
+  /** When the agent was last asked for an app-consistent bookmark (ms). */
+  appConsistentRequestedAt?: number;
   etag?: string;
 }
 
@@ -77,6 +100,12 @@ interface ProtectedItemEntity {
   lastAppConsistentSequence?: number;
   resyncReason?: string;
   stats?: string;
+  policy?: string;
+  rpoSeconds?: number;
+  health?: string;
+  healthReasons?: string;
+  lastRecoveryPointAt?: number;
+  appConsistentRequestedAt?: number;
 }
 
 export interface ProtectedItemStore {
@@ -108,7 +137,18 @@ function toEntity(item: ProtectedItem): ProtectedItemEntity {
     entity.lastAppConsistentSequence = item.lastAppConsistentSequence;
   if (item.resyncReason !== undefined) entity.resyncReason = item.resyncReason;
   if (item.stats !== undefined) entity.stats = JSON.stringify(item.stats);
+  if (item.policy !== undefined) entity.policy = JSON.stringify(item.policy);
+  if (item.rpoSeconds !== undefined) entity.rpoSeconds = item.rpoSeconds;
+  if (item.health !== undefined) entity.health = item.health;
+  if (item.healthReasons !== undefined) entity.healthReasons = JSON.stringify(item.healthReasons);
+  if (item.lastRecoveryPointAt !== undefined) entity.lastRecoveryPointAt = item.lastRecoveryPointAt;
+  if (item.appConsistentRequestedAt !== undefined)
+    entity.appConsistentRequestedAt = item.appConsistentRequestedAt;
   return entity;
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === undefined || value === null ? undefined : Number(value);
 }
 
 function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
@@ -126,6 +166,12 @@ function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
       e.lastAppConsistentSequence === undefined ? undefined : Number(e.lastAppConsistentSequence),
     resyncReason: e.resyncReason,
     stats: e.stats === undefined ? undefined : (JSON.parse(e.stats) as ReplicationStats),
+    policy: e.policy === undefined ? undefined : (JSON.parse(e.policy) as Partial<ReplicationPolicy>),
+    rpoSeconds: optionalNumber(e.rpoSeconds),
+    health: e.health as ItemHealth | undefined,
+    healthReasons: e.healthReasons === undefined ? undefined : (JSON.parse(e.healthReasons) as string[]),
+    lastRecoveryPointAt: optionalNumber(e.lastRecoveryPointAt),
+    appConsistentRequestedAt: optionalNumber(e.appConsistentRequestedAt),
     etag: e.etag,
   };
 }

@@ -24,6 +24,7 @@ import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBl
 import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
+import { assessHealth } from '../recoveryPoints/health';
 import { coalesce, type PageOp } from './coalesce';
 import { ReadAhead } from './readAhead';
 import { checkPageOps, writePages } from './replicaWriter';
@@ -86,6 +87,8 @@ export interface ApplierOptions {
   maxDeltaBytes?: number;
   /** Called under the lease after each app-consistent delta (to cut an app-consistent point). */
   onAppConsistent?: (applied: AppliedDelta) => Promise<void>;
+  /** Called under the lease after each batch, with the item as it now is; may return it updated. */
+  onBatchApplied?: (item: ProtectedItem) => Promise<ProtectedItem | void>;
 }
 
 /** The item states in which deltas are applied (others keep them waiting in the cache). */
@@ -237,6 +240,7 @@ export class DeltaApplier {
       applied += batch.length;
       const last = batch[batch.length - 1]!;
       if (last.delta.appConsistent) await this.options.onAppConsistent?.({ item, delta: last.delta });
+      item = (await this.options.onBatchApplied?.(item)) ?? item;
     }
     return { applied, watermark: item.watermark, generation };
   }
@@ -260,12 +264,16 @@ export class DeltaApplier {
     const last = batch[batch.length - 1]!;
     const lastWriteTime = Math.max(item.watermarkTime ?? 0, ...batch.map((p) => p.delta.lastWriteTime));
     const appConsistent = [...batch].reverse().find((p) => p.delta.appConsistent);
+    const health = assessHealth({ ...item, watermarkTime: lastWriteTime }, now);
     const updated = await this.stores.items.update(item, {
       watermark: last.sequence,
       watermarkTime: lastWriteTime,
       lastAppliedAt: now,
       stats: nextStats(item, batch, lastWriteTime, now),
       ...(appConsistent ? { lastAppConsistentSequence: appConsistent.sequence } : {}),
+      rpoSeconds: health.rpoSeconds,
+      health: health.health,
+      healthReasons: health.reasons,
     });
     await Promise.all(batch.map((p) => this.#deleteFromCache(p.blobName)));
     return updated;
@@ -285,10 +293,13 @@ export class DeltaApplier {
     await this.stores.quarantine.getBlockBlobClient(blobName).uploadData(body, {
       metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code: err.code },
     });
+    const resync = { state: 'ResyncRequired', resyncReason: reason, applyEnabled: false } as const;
+    const health = assessHealth({ ...item, ...resync }, this.options.clock.now());
     await this.stores.items.update(item, {
-      state: 'ResyncRequired',
-      resyncReason: reason,
-      applyEnabled: false,
+      ...resync,
+      rpoSeconds: health.rpoSeconds,
+      health: health.health,
+      healthReasons: health.reasons,
     });
     await this.#deleteFromCache(blobName);
     this.options.logger.error('Quarantined a bad delta; the VM needs a resync', {

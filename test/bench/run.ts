@@ -22,6 +22,7 @@ const suites: Suite[] = [
   { name: 'host.blob', run: async () => (await import('./hostBlob')).benchHostBlob() },
   { name: 'durable', run: async () => (await import('./durable')).benchDurable() },
   { name: 'agent', run: async () => (await import('./agentLatency')).benchAgentLatency() },
+  { name: 'rp', run: async () => (await import('./recoveryPoints')).benchRecoveryPoints() },
 ];
 
 function parseArgs(argv: string[]): { json?: string; only?: string } {
