@@ -19,17 +19,31 @@ export default tseslint.config(
   },
   {
     // Library code logs through shared/logger.ts; only entry points talk to the terminal.
-    files: ['shared/**/*.ts', 'host/**/*.ts', 'agent/**/*.ts', 'functions/**/*.ts', 'orchestrations/**/*.ts'],
+    files: [
+      'shared/**/*.ts',
+      'host/**/*.ts',
+      'agent/**/*.ts',
+      'local/**/*.ts',
+      'functions/**/*.ts',
+      'orchestrations/**/*.ts',
+    ],
     ignores: ['host/cli.ts', 'host/local.ts', 'agent/cli.ts'],
     rules: { 'no-console': 'error' },
   },
   {
-    // App code never depends on the local host, the agent or the CLI: it must deploy to Azure as it is.
+    // App code never depends on the local host, the local stack, the agent or the CLI: it must deploy to Azure as it is.
     files: ['functions/**/*.ts', 'orchestrations/**/*.ts', 'shared/**/*.ts', 'index.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/host/**', '**/agent/**', '**/cli/**'], message: 'App code must not import the local host, agent or CLI.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/host/**', '**/local/**', '**/agent/**', '**/cli/**'],
+              message: 'App code must not import the local host, the local stack, the agent or the CLI.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -48,8 +62,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', 'crypto'], message: 'No I/O in orchestrations.' },
-            { group: ['@azure/storage-*', '@azure/data-tables'], message: 'Storage calls belong in activities.' },
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', 'crypto'],
+              message: 'No I/O in orchestrations.',
+            },
+            {
+              group: ['@azure/storage-*', '@azure/data-tables'],
+              message: 'Storage calls belong in activities.',
+            },
           ],
         },
       ],

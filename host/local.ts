@@ -2,10 +2,13 @@
 /**
  * `npm start`: tidemark on one machine. Two Azurite instances stand for the two regions (source
  * `eastus`, target `westus`; data kept under .data/azurite/), and the local Functions host runs
- * tidemark's app against them on port 7071. Ctrl-C stops everything.
+ * tidemark's app against them on port 7071. Then the demo fabric is seeded (docs/fabric.md) and a
+ * VM runner per region keeps a mobility agent, with its disks on NBD, for every running VM.
+ * Ctrl-C stops everything: the agents first (they ship what they journaled), then the host.
  */
 import path from 'node:path';
 
+import { type LocalVms, startLocalVms } from '../local/localVms';
 import { TidemarkError } from '../shared/errors';
 import { createPinoLogger } from '../shared/pinoLogger';
 import { type AzuriteInstance, startAzurite } from './azurite';
@@ -64,21 +67,16 @@ async function main(): Promise<void> {
   }
   const [source, target] = azurites as [AzuriteInstance, AzuriteInstance];
   const port = Number(process.env.TIDEMARK_PORT ?? 7071);
-  const host = startHost({
-    appDir,
-    port,
-    logger,
-    dataDir: path.join(dataDir, 'host'),
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: target.connectionString,
-      TIDEMARK_SOURCE_REGION: regions[0]!.name,
-      TIDEMARK_TARGET_REGION: regions[1]!.name,
-      TIDEMARK_SOURCE_STORAGE: source.connectionString,
-      TIDEMARK_TARGET_STORAGE: target.connectionString,
-      TIDEMARK_TASK_HUB: process.env.TIDEMARK_TASK_HUB ?? 'tidemark',
-    },
-  });
+  const settings = {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: target.connectionString,
+    TIDEMARK_SOURCE_REGION: regions[0]!.name,
+    TIDEMARK_TARGET_REGION: regions[1]!.name,
+    TIDEMARK_SOURCE_STORAGE: source.connectionString,
+    TIDEMARK_TARGET_STORAGE: target.connectionString,
+    TIDEMARK_TASK_HUB: process.env.TIDEMARK_TASK_HUB ?? 'tidemark',
+  };
+  const host = startHost({ appDir, port, logger, dataDir: path.join(dataDir, 'host'), settings });
   try {
     await host.ready;
   } catch (err) {
@@ -86,13 +84,22 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  let vms: LocalVms;
+  try {
+    vms = await startLocalVms({ settings, dataDir, sourceRegion: regions[0]!.name, logger });
+  } catch (err) {
+    await host.dispose();
+    await stopAll();
+    throw err;
+  }
+
   process.stdout.write(`Host ready: ${host.url}\n`);
-  process.stdout.write(`Portal:     ${host.url}/\n`);
   process.stdout.write(`Health:     ${host.url}/api/health\n`);
   process.stdout.write(
     `Regions:    ${regions[0]!.name} (blob :${source.blobPort}), ${regions[1]!.name} (blob :${target.blobPort})\n`,
   );
   process.stdout.write(`Function key: ${host.keys.functionKey}\nMaster key:   ${host.keys.masterKey}\n`);
+  process.stdout.write(vms.banner);
   process.stdout.write('Press Ctrl-C to stop.\n');
 
   let stopping = false;
@@ -103,7 +110,13 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info('Stopping', { signal });
+    // A stop that hangs (storage gone, a stuck invocation) must not keep the terminal hostage.
+    setTimeout(() => {
+      process.stderr.write('Still stopping after 60 s; exiting. Press Ctrl-C twice to exit at once.\n');
+      process.exit(1);
+    }, 60_000).unref();
     void (async () => {
+      await vms.stop();
       await host.dispose();
       await stopAll();
       process.exit(0);
