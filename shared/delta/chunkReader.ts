@@ -57,7 +57,8 @@ export class ChunkReader {
     this.tooMuch();
   }
 
-  private checkFits(length: number): void {
+  /** Throws DeltaTruncated unless the blob still holds `length` more bytes; allocates nothing. */
+  checkFits(length: number): void {
     if (this.consumed + length > this.blobLength) {
       throw deltaError(
         'DeltaTruncated',

@@ -39,7 +39,9 @@ export async function* decodeDeltaStream(
     const scratch = Buffer.allocUnsafe(ENTRY_HEADER_BYTES);
     const prefix = scratch.subarray(0, Math.min(HEADER_PREFIX_BYTES, blobLength));
     await reader.readInto(prefix, 0);
-    const headerBytes = Buffer.allocUnsafe(parseHeaderPrefix(prefix));
+    const headerLength = parseHeaderPrefix(prefix);
+    reader.checkFits(headerLength - prefix.length);
+    const headerBytes = Buffer.allocUnsafe(headerLength);
     prefix.copy(headerBytes);
     await reader.readInto(headerBytes, prefix.length);
     const header = parseHeader(headerBytes);

@@ -219,6 +219,22 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
     expect(await a.onDelta(name)).toMatchObject({ outcome: 'quarantined' });
   });
 
+  it('quarantines a delta whose content is of another generation than its name says', async () => {
+    const vm = uniqueName('vm');
+    await protect(vm);
+    const a = applier();
+    const body = encodeDelta(makeDelta(vm, 1, [{ disk: 0, offset: 0, data: Buffer.alloc(512, 1) }], 2));
+    const name = deltaBlobName({ resourceGroup: 'rg', vm, generation: 1, sequence: 1 });
+    await cache.getBlockBlobClient(name).uploadData(body);
+    expect(await a.onDelta(name)).toMatchObject({ outcome: 'quarantined', sequence: 1 });
+    const item = await stores.items.get('rg', vm);
+    expect(item).toMatchObject({ state: 'ResyncRequired', watermark: 0 });
+    expect(item?.resyncReason).toMatch(/DeltaBadGeneration/);
+    expect((await stores.quarantine.getBlobClient(name).getProperties()).metadata?.code).toBe(
+      'DeltaBadGeneration',
+    );
+  });
+
   it('drops stale generations and duplicates, and advances on heartbeats', async () => {
     const vm = uniqueName('vm');
     await protect(vm, { generation: 2 });
