@@ -3,7 +3,7 @@
  * request in flight, a forced second signal, and flag errors. Runs dist/host/cli.js, rebuilding
  * dist first when it is older than the host sources (`npm test` builds it already).
  */
-import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,39 +11,14 @@ import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/host/cli.js');
 const FIXTURE = path.join(REPO, 'test/fixtures/http-app');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 function ensureBuilt(): void {
-  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-  const sources = Math.max(newestSource(path.join(REPO, 'host')), newestSource(path.join(REPO, 'shared')));
-  if (built >= sources) return;
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: REPO,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // tsc still emits when files outside the host have type errors; the check below decides.
-  }
-  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources)
-    throw new Error('Building dist/host/cli.js failed.');
+  ensureBuiltCli(CLI, ['host', 'shared']);
 }
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;

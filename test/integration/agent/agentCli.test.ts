@@ -3,7 +3,7 @@
  * SIGTERM still ships, the status command, a forced second signal and bad flags. Runs
  * dist/agent/cli.js, rebuilding dist first when it is older than the sources (`npm test` builds).
  */
-import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,38 +20,14 @@ import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
+import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/agent/cli.js');
 const tools = checkTools('qemu-io');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 function ensureBuilt(): void {
-  const sources = Math.max(newestSource(path.join(REPO, 'agent')), newestSource(path.join(REPO, 'shared')));
-  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= sources) return;
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: REPO,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // tsc still emits when files elsewhere have type errors; the check below decides.
-  }
-  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources)
-    throw new Error('Building dist/agent/cli.js failed.');
+  ensureBuiltCli(CLI, ['agent', 'shared']);
 }
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;

@@ -5,7 +5,7 @@
  * The agent runs in-process on a ManualClock; qemu-io writes through its NBD server. The CLI runs
  * dist/agent/cli.js, rebuilt first when older than the sources (`npm test` builds).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { createVmDisk } from '../../../shared/vmDisks';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { waitFor } from '../../helpers/waitFor';
+import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/agent/cli.js');
@@ -33,26 +34,8 @@ const MiB = 1024 * 1024;
 /** Deltas only when the test says so: every write waits for the next flush or bookmark. */
 const SLOW = { flushIntervalMs: 600_000, heartbeatIntervalMs: 3_600_000 };
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 function ensureBuilt(): void {
-  const sources = Math.max(newestSource(path.join(REPO, 'agent')), newestSource(path.join(REPO, 'shared')));
-  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= sources) return;
-  try {
-    const tsc = path.join(REPO, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'pipe' });
-  } catch {
-    // tsc still emits when files elsewhere have type errors; the check below decides.
-  }
-  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources) throw new Error('Building the CLI failed.');
+  ensureBuiltCli(CLI, ['agent', 'shared']);
 }
 
 interface Vm {

@@ -4,7 +4,7 @@
  * workload (`--workload`) journaled and shipped like NBD writes, the socket gone after SIGTERM, and
  * flag mistakes. Runs dist/agent/cli.js, rebuilt first when older than the sources.
  */
-import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, runTool, runToolOk } from '../../helpers/nbdTools';
+import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/agent/cli.js');
@@ -29,26 +30,8 @@ const tools = checkTools('qemu-io', 'nbdinfo');
 const MiB = 1024 * 1024;
 const SIZES = [4 * MiB, MiB];
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 function ensureBuilt(): void {
-  const sources = Math.max(newestSource(path.join(REPO, 'agent')), newestSource(path.join(REPO, 'shared')));
-  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= sources) return;
-  try {
-    const tsc = path.join(REPO, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'pipe' });
-  } catch {
-    // tsc still emits when files elsewhere have type errors; the check below decides.
-  }
-  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < sources) throw new Error('Building the CLI failed.');
+  ensureBuiltCli(CLI, ['agent', 'shared']);
 }
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;
