@@ -49,6 +49,14 @@ export interface ReplicationPolicy {
   appConsistentFrequencyMinutes: number;
 }
 
+/** Where a protected item fails over to (set by enable-replication; docs/workflows.md). */
+export interface ProtectionTarget {
+  region: string;
+  resourceGroup: string;
+  vnet: { resourceGroup: string; name: string };
+  availabilitySet?: string;
+}
+
 export const ITEM_HEALTH = ['Healthy', 'Warning', 'Critical'] as const;
 
 export type ItemHealth = (typeof ITEM_HEALTH)[number];
@@ -84,6 +92,8 @@ export interface ProtectedItem {
   lastRecoveryPointAt?: number;
   /** When the agent was last asked for an app-consistent bookmark (ms). */
   appConsistentRequestedAt?: number;
+  /** The target region's resource group, VNet and availability set for failover. */
+  target?: ProtectionTarget;
   etag?: string;
 }
 
@@ -106,6 +116,7 @@ interface ProtectedItemEntity {
   healthReasons?: string;
   lastRecoveryPointAt?: number;
   appConsistentRequestedAt?: number;
+  target?: string;
 }
 
 export interface ProtectedItemStore {
@@ -119,6 +130,11 @@ export interface ProtectedItemStore {
     patch: Partial<Omit<ProtectedItem, 'resourceGroup' | 'vm' | 'etag'>>,
   ): Promise<ProtectedItem>;
   delete(item: ProtectedItem): Promise<void>;
+}
+
+/** Whether deltas are applied to the item's replicas now (and so points can be cut). */
+export function isReplicating(item: ProtectedItem): boolean {
+  return item.applyEnabled && item.state !== 'ResyncRequired' && item.state !== 'Disabling';
 }
 
 function toEntity(item: ProtectedItem): ProtectedItemEntity {
@@ -144,6 +160,7 @@ function toEntity(item: ProtectedItem): ProtectedItemEntity {
   if (item.lastRecoveryPointAt !== undefined) entity.lastRecoveryPointAt = item.lastRecoveryPointAt;
   if (item.appConsistentRequestedAt !== undefined)
     entity.appConsistentRequestedAt = item.appConsistentRequestedAt;
+  if (item.target !== undefined) entity.target = JSON.stringify(item.target);
   return entity;
 }
 
@@ -172,6 +189,7 @@ function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
     healthReasons: e.healthReasons === undefined ? undefined : (JSON.parse(e.healthReasons) as string[]),
     lastRecoveryPointAt: optionalNumber(e.lastRecoveryPointAt),
     appConsistentRequestedAt: optionalNumber(e.appConsistentRequestedAt),
+    target: e.target === undefined ? undefined : (JSON.parse(e.target) as ProtectionTarget),
     etag: e.etag,
   };
 }

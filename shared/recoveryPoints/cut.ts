@@ -11,7 +11,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
+import { isReplicating, type ProtectedItem, type ProtectedItemStore } from '../protectedItems';
 import { VmLocks } from '../replication/vmLease';
 import type { RecoveryPointCatalog } from './catalog';
 import { effectivePolicy } from './policy';
@@ -36,11 +36,6 @@ export type CutResult =
   | { outcome: 'nothingApplied' }
   /** cutRecoveryPoint only: another holder kept the lease, or the item is not replicating. */
   | { outcome: 'busy' | 'notReplicating' };
-
-/** Whether deltas are being applied to the item's replicas (so points can be cut). */
-export function replicating(item: ProtectedItem): boolean {
-  return item.applyEnabled && item.state !== 'ResyncRequired' && item.state !== 'Disabling';
-}
 
 /** Cuts a point at `item`'s watermark; the caller holds the VM's lease and `item` is current. */
 export async function cutHeld(
@@ -100,7 +95,7 @@ export async function cutRecoveryPoint(
   if (!lease) return { outcome: 'busy' };
   try {
     const item = await deps.items.get(resourceGroup, vm);
-    if (!item || !replicating(item)) return { outcome: 'notReplicating' };
+    if (!item || !isReplicating(item)) return { outcome: 'notReplicating' };
     return await cutHeld(deps, item, type);
   } finally {
     await lease.release();

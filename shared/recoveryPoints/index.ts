@@ -1,7 +1,7 @@
 /** Recovery points: catalog, cutting, retention, pruning, any-point-in-time, RPO and health. */
 export { appConsistentCutter, requestAppConsistentBookmark } from './appConsistent';
 export { type RecoveryPointCatalog, TableRecoveryPointCatalog } from './catalog';
-export { type CutDeps, type CutResult, cutHeld, cutRecoveryPoint, replicating } from './cut';
+export { type CutDeps, type CutResult, cutHeld, cutRecoveryPoint } from './cut';
 export { assessHealth, type HealthAssessment } from './health';
 export {
   materializeAt,

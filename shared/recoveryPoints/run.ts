@@ -10,10 +10,16 @@ import pLimit from 'p-limit';
 import type { Clock } from '../clock';
 import { ensureError, isTidemarkError } from '../errors';
 import type { Logger } from '../logger';
-import type { ItemHealth, ProtectedItem, ProtectedItemStore, ReplicationPolicy } from '../protectedItems';
+import {
+  isReplicating,
+  type ItemHealth,
+  type ProtectedItem,
+  type ProtectedItemStore,
+  type ReplicationPolicy,
+} from '../protectedItems';
 import { VmLocks } from '../replication/vmLease';
 import { requestAppConsistentBookmark } from './appConsistent';
-import { type CutResult, cutHeld, replicating } from './cut';
+import { type CutResult, cutHeld } from './cut';
 import { assessHealth } from './health';
 import { effectivePolicy } from './policy';
 import { prunePoints } from './prune';
@@ -88,7 +94,7 @@ export async function runVmRecoveryPoints(
     let cut: CutResult | undefined;
     let points: RecoveryPoint[];
     let pruned = 0;
-    if (replicating(item)) {
+    if (isReplicating(item)) {
       cut = await cutHeld(deps, item, 'CrashConsistent');
       const result = await prunePoints(deps, item, policy, {
         maxPoints: options.maxPoints,
@@ -101,7 +107,7 @@ export async function runVmRecoveryPoints(
     }
     const now = options.clock.now();
     const patch: Partial<ProtectedItem> = { lastRecoveryPointAt: points[0]?.cutAt };
-    if (replicating(item) && (await askForBookmark(stores, item, policy, points, now))) {
+    if (isReplicating(item) && (await askForBookmark(stores, item, policy, points, now))) {
       patch.appConsistentRequestedAt = now;
     }
     const health = assessHealth({ ...item, ...patch }, now);

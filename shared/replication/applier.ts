@@ -23,7 +23,7 @@ import type { Clock } from '../clock';
 import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBlobName } from '../delta';
 import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
-import type { ProtectedItem, ProtectedItemStore } from '../protectedItems';
+import { isReplicating, type ProtectedItem, type ProtectedItemStore } from '../protectedItems';
 import { assessHealth } from '../recoveryPoints/health';
 import { coalesce, type PageOp } from './coalesce';
 import { ReadAhead } from './readAhead';
@@ -91,11 +91,6 @@ export interface ApplierOptions {
   onBatchApplied?: (item: ProtectedItem) => Promise<ProtectedItem | void>;
 }
 
-/** The item states in which deltas are applied (others keep them waiting in the cache). */
-function applying(item: ProtectedItem): boolean {
-  return item.applyEnabled && item.state !== 'ResyncRequired' && item.state !== 'Disabling';
-}
-
 export class DeltaApplier {
   readonly #locks: VmLocks;
 
@@ -142,7 +137,7 @@ export class DeltaApplier {
       log.info('Dropped a delta of an older replication generation', { generation: name.generation });
       return { outcome: 'duplicate', watermark: item.watermark, reason: 'older generation' };
     }
-    if (name.generation > item.generation || !applying(item)) {
+    if (name.generation > item.generation || !isReplicating(item)) {
       return { outcome: 'notReady', watermark: item.watermark, reason: `item is ${item.state}` };
     }
     if (name.sequence <= item.watermark) {
@@ -185,7 +180,7 @@ export class DeltaApplier {
 
   async #drainHeld(resourceGroup: string, vm: string, leaseLost: () => boolean): Promise<DrainRound> {
     let item = await this.stores.items.get(resourceGroup, vm);
-    if (!item || !applying(item)) {
+    if (!item || !isReplicating(item)) {
       return {
         applied: 0,
         watermark: 0,
