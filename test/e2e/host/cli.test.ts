@@ -3,15 +3,14 @@
  * request in flight, a forced second signal, and flag errors. Runs dist/host/cli.js, rebuilding
  * dist first when it is older than the host sources (`npm test` builds it already).
  */
-import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { Readable } from 'node:stream';
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
+import { type CliProcess, killAll, runCli } from '../../helpers/cliProcess';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/host/cli.js');
@@ -21,60 +20,10 @@ function ensureBuilt(): void {
   ensureBuiltCli(CLI, ['host', 'shared']);
 }
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-interface Running {
-  child: Child;
-  lines: string[];
-  /** Resolves with the first stdout line matching `re` (already seen or still to come). */
-  line(re: RegExp, timeoutMs?: number): Promise<string>;
-  exit: Promise<number | null>;
-}
-
-const children: Child[] = [];
+type Running = CliProcess;
 
 function run(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: string[] = [];
-  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    for (const w of waiters.filter((w) => w.re.test(line))) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exit,
-    line: (re, timeoutMs = 20_000) =>
-      new Promise<string>((resolve, reject) => {
-        const seen = lines.find((l) => re.test(l));
-        if (seen !== undefined) return resolve(seen);
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `No stdout line matched ${re} in ${timeoutMs} ms.\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`,
-              ),
-            ),
-          timeoutMs,
-        );
-        waiters.push({
-          re,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exit.then(() => reject(new Error(`The host exited before printing ${re}.\nstderr:\n${stderr}`)));
-      }),
-  };
+  return runCli(CLI, args);
 }
 
 function dataDir(): string {
@@ -85,7 +34,7 @@ describe('tidemark-host CLI', () => {
   beforeAll(ensureBuilt, 120_000);
 
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    killAll();
   });
 
   it('prints the ready line then the keys, serves requests, and drains on SIGTERM', async () => {

@@ -3,12 +3,10 @@
  * SIGTERM still ships, the status command, a forced second signal and bad flags. Runs
  * dist/agent/cli.js, rebuilding dist first when it is older than the sources (`npm test` builds).
  */
-import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { Readable } from 'node:stream';
 
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +19,7 @@ import { createVmDisk } from '../../../shared/vmDisks';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
+import { type CliProcess, killAll, runCli } from '../../helpers/cliProcess';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/agent/cli.js');
@@ -30,65 +29,10 @@ function ensureBuilt(): void {
   ensureBuiltCli(CLI, ['agent', 'shared']);
 }
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-interface Running {
-  child: Child;
-  lines: string[];
-  stderr: () => string;
-  line(re: RegExp, timeoutMs?: number): Promise<string>;
-  exit: Promise<number | null>;
-}
-
-const children: Child[] = [];
+type Running = CliProcess;
 
 function run(args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  const lines: string[] = [];
-  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    for (const w of waiters.filter((w) => w.re.test(line))) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exit,
-    stderr: () => stderr,
-    line: (re, timeoutMs = 20_000) =>
-      new Promise<string>((resolve, reject) => {
-        const seen = lines.find((l) => re.test(l));
-        if (seen !== undefined) return resolve(seen);
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(`No stdout line matched ${re}.\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`),
-            ),
-          timeoutMs,
-        );
-        waiters.push({
-          re,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exit.then(() =>
-          reject(new Error(`The agent exited before printing ${re}.\nstderr:\n${stderr}`)),
-        );
-      }),
-  };
+  return runCli(CLI, args, env);
 }
 
 describe.skipIf(tools.skip)(`tidemark-agent CLI${tools.note}`, () => {
@@ -101,7 +45,7 @@ describe.skipIf(tools.skip)(`tidemark-agent CLI${tools.note}`, () => {
     stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-agent-cli-'));
   }, 120_000);
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    killAll();
   });
   afterAll(() => fs.rmSync(stateRoot, { recursive: true, force: true }));
 

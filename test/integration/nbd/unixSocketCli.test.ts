@@ -4,12 +4,10 @@
  * workload (`--workload`) journaled and shipped like NBD writes, the socket gone after SIGTERM, and
  * flag mistakes. Runs dist/agent/cli.js, rebuilt first when older than the sources.
  */
-import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { Readable } from 'node:stream';
 
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +21,7 @@ import { createVmDisk } from '../../../shared/vmDisks';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, runTool, runToolOk } from '../../helpers/nbdTools';
 import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
+import { type CliProcess, killAll, runCli } from '../../helpers/cliProcess';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/agent/cli.js');
@@ -34,19 +33,10 @@ function ensureBuilt(): void {
   ensureBuiltCli(CLI, ['agent', 'shared']);
 }
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-interface Agent {
-  child: Child;
-  exit: Promise<number | null>;
-  stderr(): string;
-  /** The first stdout line matching `re` (JSON log lines included). */
-  line(re: RegExp, timeoutMs?: number): Promise<string>;
-}
+type Agent = CliProcess;
 
 describe.skipIf(tools.skip)(`tidemark-agent on a unix socket, with a workload${tools.note}`, () => {
   const azurite = useAzurite();
-  const children: Child[] = [];
   let dir: string;
 
   beforeAll(() => {
@@ -55,50 +45,12 @@ describe.skipIf(tools.skip)(`tidemark-agent on a unix socket, with a workload${t
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-unix-cli-'));
   }, 120_000);
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    killAll();
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function runAgent(args: string[]): Agent {
-    const child = spawn(process.execPath, [CLI, 'run', ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TIDEMARK_SOURCE_STORAGE: azurite().connectionString },
-    });
-    children.push(child);
-    const lines: string[] = [];
-    const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      for (const w of waiters.filter((w) => w.re.test(line))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    return {
-      child,
-      exit,
-      stderr: () => stderr,
-      line: (re, timeoutMs = 20_000) =>
-        new Promise<string>((resolve, reject) => {
-          const seen = lines.find((l) => re.test(l));
-          if (seen !== undefined) return resolve(seen);
-          const timer = setTimeout(
-            () => reject(new Error(`No line matched ${re}.\n${lines.join('\n')}\nstderr:\n${stderr}`)),
-            timeoutMs,
-          );
-          waiters.push({
-            re,
-            resolve: (line) => {
-              clearTimeout(timer);
-              resolve(line);
-            },
-          });
-        }),
-    };
+    return runCli(CLI, ['run', ...args], { TIDEMARK_SOURCE_STORAGE: azurite().connectionString });
   }
 
   async function makeVm(): Promise<string> {
