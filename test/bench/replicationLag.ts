@@ -10,16 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { BlobServiceClient } from '@azure/storage-blob';
-
 import { MobilityAgent } from '../../agent/agent';
-import { writeAgentConfig } from '../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
 import { silentLogger } from '../../shared/logger';
 import { TableProtectedItemStore } from '../../shared/protectedItems';
-import { CONTAINERS } from '../../shared/storageNames';
-import { createVmDisk } from '../../shared/vmDisks';
-import { startTidemarkStack } from '../helpers/tidemarkHost';
+import { protectVmByHand, startTidemarkStack } from '../helpers/tidemarkHost';
 import type { BenchResult } from './types';
 
 const MiB = 1024 * 1024;
@@ -35,36 +29,14 @@ export async function benchReplicationLag(): Promise<BenchResult[]> {
   const stack = await startTidemarkStack({ 'AzureWebJobs.sweepCache.Disabled': 'true' });
   let agent: MobilityAgent | undefined;
   try {
-    const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
-    const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
-    const disks = source.getContainerClient(CONTAINERS.disks);
-    await disks.createIfNotExists();
-    await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
-    const replicas = target.getContainerClient(CONTAINERS.replicas);
-    await replicas.createIfNotExists();
     const size = 512 * MiB;
-    await createVmDisk(disks, 'bench', 'lag1', 'os', 0, size);
-    await replicas.getPageBlobClient('bench/lag1/os').create(size);
-    const items = TableProtectedItemStore.fromConnectionString(stack.target.connectionString);
-    await items.create({
+    await protectVmByHand(stack, {
       resourceGroup: 'bench',
       vm: 'lag1',
-      state: 'Protected',
-      generation: 1,
       disks: [{ lun: 0, name: 'os', sizeBytes: size }],
-      applyEnabled: true,
-      watermark: 0,
-    });
-    await writeAgentConfig(source.getContainerClient(CONTAINERS.agentConfig), {
-      version: 1,
-      vmId: 'bench/lag1',
-      generation: 1,
-      cacheContainerSasUrl: agentCacheSasUrl(stack.source.connectionString, CONTAINERS.cache, {
-        startsOn: new Date(Date.now() - 60_000),
-        expiresOn: new Date(Date.now() + 3_600_000),
-      }),
       flushIntervalMs: FLUSH_MS,
     });
+    const items = TableProtectedItemStore.fromConnectionString(stack.target.connectionString);
     agent = new MobilityAgent({
       resourceGroup: 'bench',
       vm: 'lag1',

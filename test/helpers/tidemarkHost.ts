@@ -6,9 +6,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { BlobServiceClient } from '@azure/storage-blob';
+
 import { startAzurite, type AzuriteInstance } from '../../host/azurite';
+import { writeAgentConfig } from '../../shared/agentConfig';
+import { agentCacheSasUrl } from '../../shared/cacheSas';
 import { type HostHandle, startHost } from '../../host/startHost';
 import { RecordingLogger } from '../../shared/logger';
+import { type ReplicatedDiskInfo, TableProtectedItemStore } from '../../shared/protectedItems';
+import { CONTAINERS } from '../../shared/storageNames';
+import { createVmDisk } from '../../shared/vmDisks';
 
 /** The repository root (where host.json is), from the sources or from their compiled copy in dist/. */
 function findRepoRoot(): string {
@@ -74,4 +81,51 @@ export async function startTidemarkStack(extraSettings: Record<string, string> =
       await Promise.all([source.stop(), target.stop()]);
     },
   };
+}
+
+export interface HandProtectedVm {
+  resourceGroup: string;
+  vm: string;
+  disks: ReplicatedDiskInfo[];
+  /** The agent's flush interval (ms). */
+  flushIntervalMs: number;
+}
+
+/**
+ * Protects a VM with empty disks without the enable workflow: source disks, empty replicas (the
+ * initial copy of an empty disk), a `Protected` item applying deltas, and the agent config with a
+ * cache SAS, so an agent started for the VM replicates at once.
+ */
+export async function protectVmByHand(stack: TidemarkStack, spec: HandProtectedVm): Promise<void> {
+  const { resourceGroup, vm, disks } = spec;
+  const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
+  const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
+  const diskContainer = source.getContainerClient(CONTAINERS.disks);
+  await diskContainer.createIfNotExists();
+  await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
+  const replicas = target.getContainerClient(CONTAINERS.replicas);
+  await replicas.createIfNotExists();
+  for (const d of disks) {
+    await createVmDisk(diskContainer, resourceGroup, vm, d.name, d.lun, d.sizeBytes);
+    await replicas.getPageBlobClient(`${resourceGroup}/${vm}/${d.name}`).create(d.sizeBytes);
+  }
+  await TableProtectedItemStore.fromConnectionString(stack.target.connectionString).create({
+    resourceGroup,
+    vm,
+    state: 'Protected',
+    generation: 1,
+    disks,
+    applyEnabled: true,
+    watermark: 0,
+  });
+  await writeAgentConfig(source.getContainerClient(CONTAINERS.agentConfig), {
+    version: 1,
+    vmId: `${resourceGroup}/${vm}`,
+    generation: 1,
+    cacheContainerSasUrl: agentCacheSasUrl(stack.source.connectionString, CONTAINERS.cache, {
+      startsOn: new Date(Date.now() - 60_000),
+      expiresOn: new Date(Date.now() + 3_600_000),
+    }),
+    flushIntervalMs: spec.flushIntervalMs,
+  });
 }

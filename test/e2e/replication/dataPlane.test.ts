@@ -11,14 +11,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MobilityAgent } from '../../../agent/agent';
-import { writeAgentConfig } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { RecordingLogger } from '../../../shared/logger';
 import { TableProtectedItemStore } from '../../../shared/protectedItems';
 import { CONTAINERS } from '../../../shared/storageNames';
-import { createVmDisk } from '../../../shared/vmDisks';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
-import { startTidemarkStack, type TidemarkStack } from '../../helpers/tidemarkHost';
+import { protectVmByHand, startTidemarkStack, type TidemarkStack } from '../../helpers/tidemarkHost';
 import { waitFor } from '../../helpers/waitFor';
 
 const tools = checkTools('qemu-io');
@@ -36,37 +33,7 @@ describe.skipIf(tools.skip)(`data plane: qemu-io → agent → cache → applyDe
   beforeAll(async () => {
     // The sweep would also apply deltas; off, so this test proves the blob trigger path.
     stack = await startTidemarkStack({ 'AzureWebJobs.sweepCache.Disabled': 'true' });
-    const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
-    const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
-    const disks = source.getContainerClient(CONTAINERS.disks);
-    await disks.createIfNotExists();
-    await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
-    const replicas = target.getContainerClient(CONTAINERS.replicas);
-    await replicas.createIfNotExists();
-    for (const d of DISKS) {
-      await createVmDisk(disks, 'rg1', 'web1', d.name, d.lun, d.sizeBytes);
-      // The initial copy of an empty source disk is an empty replica.
-      await replicas.getPageBlobClient(`rg1/web1/${d.name}`).create(d.sizeBytes);
-    }
-    await TableProtectedItemStore.fromConnectionString(stack.target.connectionString).create({
-      resourceGroup: 'rg1',
-      vm: 'web1',
-      state: 'Protected',
-      generation: 1,
-      disks: DISKS,
-      applyEnabled: true,
-      watermark: 0,
-    });
-    await writeAgentConfig(source.getContainerClient(CONTAINERS.agentConfig), {
-      version: 1,
-      vmId: 'rg1/web1',
-      generation: 1,
-      cacheContainerSasUrl: agentCacheSasUrl(stack.source.connectionString, CONTAINERS.cache, {
-        startsOn: new Date(Date.now() - 60_000),
-        expiresOn: new Date(Date.now() + 3_600_000),
-      }),
-      flushIntervalMs: 200,
-    });
+    await protectVmByHand(stack, { resourceGroup: 'rg1', vm: 'web1', disks: DISKS, flushIntervalMs: 200 });
     agent = new MobilityAgent({
       resourceGroup: 'rg1',
       vm: 'web1',
