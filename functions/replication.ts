@@ -6,7 +6,7 @@ import { TidemarkError } from '../shared/errors';
 import { loadConfig } from '../shared/config';
 import { checkName } from '../shared/fabric/names';
 import { type FabricServices, fabricServices } from '../shared/fabric/services';
-import { validate } from '../shared/http/body';
+import { readJsonBody } from '../shared/http/body';
 import { json, withProblems } from '../shared/http/handler';
 import { findStatus, isInProgress } from '../shared/jobs/durableJobs';
 import { checkNotProtected } from '../shared/jobs/enableRules';
@@ -26,17 +26,7 @@ const enableBodySchema = z.strictObject({
 
 /** The body as JSON (empty: no overrides); InvalidRequest when it is not JSON or not valid. */
 async function readEnableBody(req: HttpRequest): Promise<z.output<typeof enableBodySchema>> {
-  const text = await req.text();
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new TidemarkError('InvalidRequest', `The request body is not JSON: ${(err as Error).message}.`, {
-      details: { errors: [{ path: '(body)', message: 'not JSON' }] },
-    });
-  }
-  const body = validate(enableBodySchema, value, 'request body');
+  const body = await readJsonBody(req, enableBodySchema, { emptyBody: {} });
   if (body.targetResourceGroup) checkName('resourceGroup', body.targetResourceGroup);
   if (body.targetVnet) checkName('virtualNetwork', body.targetVnet);
   if (body.targetAvailabilitySet) checkName('availabilitySet', body.targetAvailabilitySet);

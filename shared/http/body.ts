@@ -39,9 +39,18 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
   return result.data;
 }
 
-/** Reads the body as JSON and validates it; InvalidRequest for an empty, non-JSON or invalid body. */
-export async function readJsonBody<S extends z.ZodType>(req: HttpRequest, schema: S): Promise<z.output<S>> {
+/**
+ * Reads the body as JSON and validates it; InvalidRequest for a non-JSON or invalid body, and for an
+ * empty one unless `emptyBody` says what an empty body means (it is validated like any other).
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  req: HttpRequest,
+  schema: S,
+  options: { emptyBody?: unknown } = {},
+): Promise<z.output<S>> {
   const text = await req.text();
+  if (text.trim() === '' && 'emptyBody' in options)
+    return validate(schema, options.emptyBody, 'request body');
   if (text.trim() === '') {
     throw new TidemarkError('InvalidRequest', 'The request body is empty; send a JSON object.', {
       details: { errors: [{ path: '(body)', message: 'required' }] },
