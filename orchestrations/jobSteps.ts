@@ -99,6 +99,13 @@ export class JobSteps {
     this.#publish();
   }
 
+  /** Notes something that went wrong without failing the step (shown as the step's `warning`). */
+  warn(name: string, text: string): void {
+    const step = this.#find(name);
+    step.warning = step.warning ? `${step.warning} ${text}` : text;
+    this.#publish();
+  }
+
   /** Records a step's progress (0–100, rounded down, never backwards). */
   progress(name: string, percent: number): void {
     const step = this.#find(name);

@@ -14,6 +14,8 @@ const schema = z.object({
   /** Connection string of the target region's storage; defaults to AzureWebJobsStorage. */
   TIDEMARK_TARGET_STORAGE: z.string().min(1).optional(),
   AzureWebJobsStorage: z.string().min(1).optional(),
+  /** Heartbeat interval (ms) handed to agents in their config; the agent's default is 30 s. */
+  TIDEMARK_AGENT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
 });
 
 export interface RegionConfig {
@@ -25,6 +27,8 @@ export interface RegionConfig {
 export interface TidemarkConfig {
   source: RegionConfig;
   target: RegionConfig;
+  /** What enable replication writes into every agent's config. */
+  agent: { heartbeatIntervalMs?: number };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): TidemarkConfig {
@@ -43,5 +47,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       role: 'target',
       connectionString: s.TIDEMARK_TARGET_STORAGE ?? s.AzureWebJobsStorage,
     },
+    agent:
+      s.TIDEMARK_AGENT_HEARTBEAT_MS === undefined
+        ? {}
+        : { heartbeatIntervalMs: s.TIDEMARK_AGENT_HEARTBEAT_MS },
   };
 }

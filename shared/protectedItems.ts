@@ -57,6 +57,72 @@ export interface ProtectionTarget {
   availabilitySet?: string;
 }
 
+/**
+ * The source VM as enable-replication found it, kept on the item so failover needs nothing from the
+ * source region (which may be down).
+ */
+export interface SourceVmInfo {
+  region: string;
+  size: string;
+  /** The primary NIC's subnet; failover uses the subnet of the same name in the mapped VNet. */
+  vnet: { resourceGroup: string; name: string };
+  subnet: string;
+  privateIp: string;
+  availabilitySet?: string;
+}
+
+/**
+ * The workflow that holds the item. A start request claims the item (ETag-conditional) before it
+ * starts the job, so two conflicting workflows never run at once; the job releases it when it ends.
+ */
+export interface ActiveJob {
+  id: string;
+  /** A JobKind (shared/jobs/types.ts). */
+  kind: string;
+  /** When it was claimed (ms); a claim whose job never started is stale after a grace period. */
+  claimedAt: number;
+  /** The state to go back to when the job fails. */
+  previousState: ProtectedItemState;
+}
+
+/** A VM that a workflow made in a region. */
+export interface VmRef {
+  region: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** The last (non-test) failover: the point it used and the VM it made or updated. */
+export interface FailoverRecord {
+  jobId: string;
+  /** The recovery-point choice as asked: `latest`, `latestProcessed`, ..., `id:rp-1-7`, `time:ISO`. */
+  choice: string;
+  pointId: string;
+  /** Source time (ms) the failed-over disks are consistent as of. */
+  pointTime: number;
+  vm: VmRef;
+  /** When the VM was started (ms). */
+  at: number;
+  /** Why the choice was changed (e.g. `latest` fell back to `latestProcessed`). */
+  note?: string;
+}
+
+/** What a test failover made, so cleanup removes exactly that. */
+export interface TestFailoverRecord {
+  jobId: string;
+  choice: string;
+  pointId: string;
+  pointTime: number;
+  vm: VmRef;
+  nic: { resourceGroup: string; name: string };
+  vnet: { resourceGroup: string; name: string };
+  /** Whether the test failover created the VNet (then cleanup deletes it). */
+  createdVnet: boolean;
+  /** Disk blob names in the target region's `disks` container. */
+  diskBlobs: string[];
+  at: number;
+}
+
 export const ITEM_HEALTH = ['Healthy', 'Warning', 'Critical'] as const;
 
 export type ItemHealth = (typeof ITEM_HEALTH)[number];
@@ -94,8 +160,18 @@ export interface ProtectedItem {
   appConsistentRequestedAt?: number;
   /** The target region's resource group, VNet and availability set for failover. */
   target?: ProtectionTarget;
+  sourceVm?: SourceVmInfo;
+  activeJob?: ActiveJob;
+  failover?: FailoverRecord;
+  testFailover?: TestFailoverRecord;
+  /** For an item made by reprotect: the original VM, which failback fails over onto. */
+  failbackTo?: VmRef;
   etag?: string;
 }
+
+/** Item fields kept as JSON strings in the table. */
+const JSON_FIELDS = ['sourceVm', 'activeJob', 'failover', 'testFailover', 'failbackTo'] as const;
+type JsonField = (typeof JSON_FIELDS)[number];
 
 interface ProtectedItemEntity {
   partitionKey: string;
@@ -117,6 +193,11 @@ interface ProtectedItemEntity {
   lastRecoveryPointAt?: number;
   appConsistentRequestedAt?: number;
   target?: string;
+  sourceVm?: string;
+  activeJob?: string;
+  failover?: string;
+  testFailover?: string;
+  failbackTo?: string;
 }
 
 export interface ProtectedItemStore {
@@ -161,6 +242,9 @@ function toEntity(item: ProtectedItem): ProtectedItemEntity {
   if (item.appConsistentRequestedAt !== undefined)
     entity.appConsistentRequestedAt = item.appConsistentRequestedAt;
   if (item.target !== undefined) entity.target = JSON.stringify(item.target);
+  for (const field of JSON_FIELDS) {
+    if (item[field] !== undefined) entity[field] = JSON.stringify(item[field]);
+  }
   return entity;
 }
 
@@ -190,8 +274,18 @@ function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
     lastRecoveryPointAt: optionalNumber(e.lastRecoveryPointAt),
     appConsistentRequestedAt: optionalNumber(e.appConsistentRequestedAt),
     target: e.target === undefined ? undefined : (JSON.parse(e.target) as ProtectionTarget),
+    ...jsonFields(e),
     etag: e.etag,
   };
+}
+
+function jsonFields(e: ProtectedItemEntity): Pick<ProtectedItem, JsonField> {
+  const out: Record<string, unknown> = {};
+  for (const field of JSON_FIELDS) {
+    const text = e[field];
+    if (text !== undefined && text !== null) out[field] = JSON.parse(text) as unknown;
+  }
+  return out as Pick<ProtectedItem, JsonField>;
 }
 
 function conflict(item: { resourceGroup: string; vm: string }, cause: unknown): TidemarkError {

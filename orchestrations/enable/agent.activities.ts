@@ -26,6 +26,7 @@ export async function writeConfig(input: VmGeneration): Promise<void> {
       startsOn: new Date(now - 5 * 60_000),
       expiresOn: new Date(now + CACHE_SAS_VALIDITY_MS),
     }),
+    ...s.config.agent,
   });
 }
 

@@ -68,5 +68,8 @@ export async function checkPrerequisites(input: EnableReplicationInput): Promise
     disks: vm.disks.map((d) => ({ lun: d.lun, name: d.name, sizeBytes: d.sizeBytes })),
     vnet: { resourceGroup: nic.subnet.resourceGroup, name: nic.subnet.vnet },
     ...(vm.availabilitySet ? { availabilitySet: vm.availabilitySet } : {}),
+    size: vm.size,
+    subnet: nic.subnet.subnet,
+    privateIp: nic.privateIp,
   };
 }

@@ -24,6 +24,14 @@ export async function registerItem(input: RegisterInput): Promise<void> {
     applyEnabled: false,
     watermark: 0,
     target,
+    sourceVm: {
+      region: source.region,
+      size: source.size,
+      vnet: source.vnet,
+      subnet: source.subnet,
+      privateIp: source.privateIp,
+      ...(source.availabilitySet ? { availabilitySet: source.availabilitySet } : {}),
+    },
     ...(policy ? { policy } : {}),
   };
   for (let attempt = 1; ; attempt++) {

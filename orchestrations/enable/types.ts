@@ -23,6 +23,10 @@ export interface EnableSource {
   disks: ReplicatedDiskInfo[];
   vnet: { resourceGroup: string; name: string };
   availabilitySet?: string;
+  /** What failover needs of the source VM, kept on the protected item. */
+  size: string;
+  subnet: string;
+  privateIp: string;
 }
 
 export interface RegisterInput {

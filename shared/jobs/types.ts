@@ -13,6 +13,12 @@ export type JobState = (typeof JOB_STATES)[number];
 /** The kinds of job, as Site Recovery names its jobs; the value is the orchestration's name. */
 export const JOB_KINDS = {
   EnableReplication: 'enableReplication',
+  Failover: 'failover',
+  TestFailover: 'testFailover',
+  TestFailoverCleanup: 'testFailoverCleanup',
+  CommitFailover: 'commitFailover',
+  Reprotect: 'reprotect',
+  DisableReplication: 'disableReplication',
 } as const;
 export type JobKind = keyof typeof JOB_KINDS;
 
@@ -31,6 +37,8 @@ export interface JobStep {
   progress?: number;
   /** Why the step failed, in words a user can act on. */
   error?: string;
+  /** Something that went wrong without failing the step (e.g. the source VM could not be shut down). */
+  warning?: string;
 }
 
 /** What an orchestration keeps in its Durable custom status. */
