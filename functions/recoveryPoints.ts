@@ -2,25 +2,37 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 
 import { SystemClock } from '../shared/clock';
 import { loadConfig } from '../shared/config';
+import { DIRECTIONS, type Direction, directionConfig } from '../shared/direction';
+import { ensureError } from '../shared/errors';
 import { contextLogger } from '../shared/functionsLogger';
 import { runRecoveryPoints } from '../shared/recoveryPoints/run';
 import { recoveryPointSchedule } from '../shared/recoveryPoints/settings';
-import { recoveryPointStores } from '../shared/recoveryPoints/stores';
+import { type RecoveryPointStores, recoveryPointStores } from '../shared/recoveryPoints/stores';
 
-let stores: ReturnType<typeof recoveryPointStores> | undefined;
+const stores = new Map<Direction, RecoveryPointStores>();
 
 /**
  * Every TIDEMARK_RECOVERY_POINT_SCHEDULE (default every 5 minutes): a crash-consistent recovery point
- * for each replicating VM with something new, retention, RPO and health (docs/recovery-points.md).
+ * for each replicating VM with something new, retention, RPO and health (docs/recovery-points.md),
+ * for forward items and for failed-over VMs replicating back. A region that is down fails only its
+ * own direction.
  */
 export async function recoveryPointsTimer(_timer: Timer, context: InvocationContext): Promise<void> {
-  stores ??= recoveryPointStores(loadConfig());
-  const results = await runRecoveryPoints(stores, {
-    clock: new SystemClock(),
-    logger: contextLogger(context),
-  });
-  const cut = results.filter((r) => r.cut === 'cut' || r.cut === 'upgraded').length;
-  context.debug(`recoveryPoints: ${results.length} VMs, ${cut} points cut`);
+  const logger = contextLogger(context);
+  for (const direction of DIRECTIONS) {
+    try {
+      let directed = stores.get(direction);
+      if (!directed) {
+        directed = recoveryPointStores(directionConfig(loadConfig(), direction));
+        stores.set(direction, directed);
+      }
+      const results = await runRecoveryPoints(directed, { clock: new SystemClock(), logger });
+      const cut = results.filter((r) => r.cut === 'cut' || r.cut === 'upgraded').length;
+      context.debug(`recoveryPoints ${direction}: ${results.length} VMs, ${cut} points cut`);
+    } catch (err) {
+      logger.warn('Recovery points of one direction failed', { direction, error: ensureError(err).message });
+    }
+  }
 }
 
 app.timer('recoveryPoints', { schedule: recoveryPointSchedule(), handler: recoveryPointsTimer });

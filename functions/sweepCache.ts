@@ -2,6 +2,8 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 
 import { SystemClock } from '../shared/clock';
 import { loadConfig, type TidemarkConfig } from '../shared/config';
+import { DIRECTIONS, directionConfig } from '../shared/direction';
+import { ensureError } from '../shared/errors';
 import { contextLogger } from '../shared/functionsLogger';
 import { buildApplier } from '../shared/replication/buildApplier';
 import { sweepCache } from '../shared/replication/sweep';
@@ -9,15 +11,28 @@ import { sweepCache } from '../shared/replication/sweep';
 let config: TidemarkConfig | undefined;
 
 /**
- * A safety net under the blob trigger: every 30 s, any protected VM whose next delta sits in the
- * cache gets drained. Blob events can be lost (Event Grid delivery, host restarts); deltas can't.
+ * A safety net under the blob triggers: every 30 s, any protected VM whose next delta sits in the
+ * cache gets drained, in both directions. Blob events can be lost (Event Grid delivery, host
+ * restarts); deltas can't. A region that is down fails only its own direction.
  */
 export async function sweepCacheTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   config ??= loadConfig();
   const logger = contextLogger(context);
-  const { applier, stores } = buildApplier(config, { clock: new SystemClock(), logger, leaseWaitMs: 0 });
-  const drained = await sweepCache(stores, applier);
-  if (drained.length) logger.info('Sweep applied deltas the trigger had not', { vms: drained });
+  for (const direction of DIRECTIONS) {
+    try {
+      const directed = directionConfig(config, direction);
+      const { applier, stores } = buildApplier(directed, {
+        clock: new SystemClock(),
+        logger,
+        leaseWaitMs: 0,
+      });
+      const drained = await sweepCache(stores, applier);
+      if (drained.length)
+        logger.info('Sweep applied deltas the trigger had not', { direction, vms: drained });
+    } catch (err) {
+      logger.warn('Sweep of one direction failed', { direction, error: ensureError(err).message });
+    }
+  }
 }
 
 app.timer('sweepCache', { schedule: '*/30 * * * * *', handler: sweepCacheTimer });

@@ -7,7 +7,8 @@
  */
 import type { TidemarkConfig } from './config';
 
-export type Direction = 'forward' | 'reverse';
+export const DIRECTIONS = ['forward', 'reverse'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 const reversed = new WeakMap<TidemarkConfig, TidemarkConfig>();
 

@@ -15,7 +15,7 @@ export const CACHE_SAS_VALIDITY_MS = 30 * 24 * 3_600_000;
 
 /** Creates the cache container and writes (overwrites) the agent config: idempotent. */
 export async function writeConfig(input: VmGeneration): Promise<void> {
-  const s = enableServices();
+  const s = enableServices(input.direction);
   await s.source.getContainerClient(CONTAINERS.cache).createIfNotExists();
   const now = Date.now();
   await writeAgentConfig(s.source.getContainerClient(CONTAINERS.agentConfig), {
@@ -32,7 +32,7 @@ export async function writeConfig(input: VmGeneration): Promise<void> {
 
 /** What the agent last reported, or null when it never has. */
 export async function readAgentStatus(input: VmGeneration): Promise<AgentStatusSummary | null> {
-  const blob = enableServices()
+  const blob = enableServices(input.direction)
     .source.getContainerClient(CONTAINERS.cache)
     .getBlobClient(agentStatusBlobName(input.resourceGroup, input.vm));
   let status: AgentStatus;

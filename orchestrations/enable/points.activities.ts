@@ -16,7 +16,7 @@ const LEASE_WAIT_MS = 10_000;
 
 /** Applies every delta of the VM that is next in the cache; returns the watermark. */
 export async function drain(ref: VmGeneration): Promise<number> {
-  const s = enableServices();
+  const s = enableServices(ref.direction);
   const { applier } = buildApplier(s.config, {
     clock: new SystemClock(),
     logger: silentLogger,
@@ -30,7 +30,7 @@ export async function drain(ref: VmGeneration): Promise<number> {
 export async function cutFirstPoint(ref: VmGeneration): Promise<FirstPointResult> {
   const watermark = await drain(ref);
   if (watermark < 1) return { outcome: 'nothingApplied', watermark };
-  const stores = recoveryPointStores(enableServices().config);
+  const stores = recoveryPointStores(enableServices(ref.direction).config);
   const cut = await cutRecoveryPoint(
     { ...stores, clock: new SystemClock(), logger: silentLogger },
     ref.resourceGroup,

@@ -6,6 +6,7 @@
  */
 import { RestError } from '@azure/storage-blob';
 
+import type { Direction } from '../../shared/direction';
 import { agentConfigBlobName } from '../../shared/agentConfig';
 import { TidemarkError } from '../../shared/errors';
 import { checkNotProtected } from '../../shared/jobs/enableRules';
@@ -13,8 +14,13 @@ import { CONTAINERS } from '../../shared/storageNames';
 import { enableServices } from './services.activities';
 import type { EnableReplicationInput, EnableSource } from './types';
 
-async function agentConfigGeneration(resourceGroup: string, vm: string): Promise<number> {
-  const blob = enableServices()
+/** The generation in the VM's agent config (0 when it has none), in the region the VM runs in. */
+export async function agentConfigGeneration(
+  resourceGroup: string,
+  vm: string,
+  direction: Direction = 'forward',
+): Promise<number> {
+  const blob = enableServices(direction)
     .source.getContainerClient(CONTAINERS.agentConfig)
     .getBlobClient(agentConfigBlobName(resourceGroup, vm));
   try {

@@ -14,7 +14,7 @@ const MAX_ATTEMPTS = 5;
 /** Registers the item for `input.source.generation`; an item of an older, failed enable is replaced. */
 export async function registerItem(input: RegisterInput): Promise<void> {
   const { source, target, policy } = input;
-  const items = enableServices().items;
+  const items = enableServices(input.direction).items;
   const fresh: ProtectedItem = {
     resourceGroup: source.resourceGroup,
     vm: source.vm,
@@ -33,6 +33,7 @@ export async function registerItem(input: RegisterInput): Promise<void> {
       ...(source.availabilitySet ? { availabilitySet: source.availabilitySet } : {}),
     },
     ...(policy ? { policy } : {}),
+    ...(input.failbackTo ? { failbackTo: input.failbackTo } : {}),
   };
   for (let attempt = 1; ; attempt++) {
     const item = await items.get(source.resourceGroup, source.vm);
@@ -65,7 +66,7 @@ async function updateItem(
   done: (item: ProtectedItem) => boolean,
   patch: (item: ProtectedItem) => Partial<ProtectedItem>,
 ): Promise<ProtectedItem> {
-  const items = enableServices().items;
+  const items = enableServices(ref.direction).items;
   for (let attempt = 1; ; attempt++) {
     const item = await items.get(ref.resourceGroup, ref.vm);
     if (!item || item.generation !== ref.generation) {

@@ -1,5 +1,11 @@
 /** What the enable-replication orchestration and its activities pass each other (JSON, in history). */
-import type { ProtectionTarget, ReplicatedDiskInfo, ReplicationPolicy } from '../../shared/protectedItems';
+import type { Direction } from '../../shared/direction';
+import type {
+  ProtectionTarget,
+  ReplicatedDiskInfo,
+  ReplicationPolicy,
+  VmRef,
+} from '../../shared/protectedItems';
 
 export interface EnableOverrides {
   targetResourceGroup?: string;
@@ -33,12 +39,17 @@ export interface RegisterInput {
   source: EnableSource;
   target: ProtectionTarget;
   policy?: ReplicationPolicy;
+  direction?: Direction;
+  /** Reprotect: the original VM a failback fails over onto. */
+  failbackTo?: VmRef;
 }
 
 export interface VmGeneration {
   resourceGroup: string;
   vm: string;
   generation: number;
+  /** Absent: forward (enable replication); reverse: reprotect of a failed-over VM. */
+  direction?: Direction;
 }
 
 export interface CopyDiskInput extends VmGeneration {
