@@ -23,6 +23,7 @@ const suites: Suite[] = [
   { name: 'durable', run: async () => (await import('./durable')).benchDurable() },
   { name: 'agent', run: async () => (await import('./agentLatency')).benchAgentLatency() },
   { name: 'rp', run: async () => (await import('./recoveryPoints')).benchRecoveryPoints() },
+  { name: 'workflows', run: async () => (await import('./workflows')).benchWorkflows() },
 ];
 
 function parseArgs(argv: string[]): { json?: string; only?: string } {
