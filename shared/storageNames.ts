@@ -23,4 +23,6 @@ export const TABLES = {
   jobs: 'Jobs',
   fabric: 'Fabric',
   networkMappings: 'NetworkMappings',
+  /** Target region: one row per Azure Monitor alert id the alert hook acted on (docs/alerts.md). */
+  alerts: 'Alerts',
 } as const;
