@@ -8,7 +8,7 @@
  */
 import { isTidemarkError, TidemarkError } from '../errors';
 import type { ActiveJob, ProtectedItem, ProtectedItemStore } from '../protectedItems';
-import { refusal, type ClaimedKind, WORKFLOW_RULES } from './workflowRules';
+import { type ClaimedKind, itemRefusal, WORKFLOW_RULES } from './workflowRules';
 
 export const CLAIM_GRACE_MS = 30_000;
 const ATTEMPTS = 5;
@@ -53,7 +53,7 @@ export async function claimItem(items: ProtectedItemStore, request: ClaimRequest
     const found = await items.get(resourceGroup, vm);
     if (!found) throw notProtected(resourceGroup, vm);
     const item = await settledItem(found, request);
-    const refused = refusal(kind, `${item.resourceGroup}/${item.vm}`, item.state);
+    const refused = itemRefusal(kind, item);
     if (refused) {
       throw new TidemarkError('Conflict', refused.message, {
         hint: refused.hint,
@@ -101,7 +101,10 @@ export async function abandonItem(
   ref: { resourceGroup: string; vm: string },
   jobId: string,
 ): Promise<ProtectedItem | undefined> {
-  return releaseItem(items, ref, jobId, (item) => ({ state: item.activeJob!.previousState }));
+  // A resync the applier asked for while the job ran is kept: it still has to happen.
+  return releaseItem(items, ref, jobId, (item) => ({
+    state: item.state === 'ResyncRequired' ? 'ResyncRequired' : item.activeJob!.previousState,
+  }));
 }
 
 /** Throws Conflict unless `jobId` holds the item's claim (an activity's guard against a stale job). */

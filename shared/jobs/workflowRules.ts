@@ -3,7 +3,7 @@
  * and why a start is refused otherwise (DESIGN §6: 409 with the reason). Enable replication has its
  * own rules (enableRules.ts): it starts from no item.
  */
-import type { ProtectedItemState } from '../protectedItems';
+import type { ProtectedItem, ProtectedItemState } from '../protectedItems';
 import type { JobKind } from './types';
 
 export type ClaimedKind = Exclude<JobKind, 'EnableReplication'>;
@@ -29,8 +29,9 @@ export const WORKFLOW_RULES: Record<ClaimedKind, WorkflowRule> = {
     during: 'TestFailoverInProgress',
     action: 'run a test failover',
   },
+  // ResyncRequired: the applier flagged the item while its test VM was up; cleanup still has to run.
   TestFailoverCleanup: {
-    from: ['TestFailedOver'],
+    from: ['TestFailedOver', 'ResyncRequired'],
     during: 'TestFailoverInProgress',
     action: 'clean up the test failover',
   },
@@ -76,4 +77,25 @@ export function refusal(
     message: `Can't ${rule.action} for VM ${vmId}: its protected item is ${state}; that is possible only when it is ${rule.from.join(' or ')}.`,
     hint: NEXT_STEP[state],
   };
+}
+
+/** `refusal` by state, then what the item's records forbid; undefined when the item allows `kind`. */
+export function itemRefusal(
+  kind: ClaimedKind,
+  item: Pick<ProtectedItem, 'resourceGroup' | 'vm' | 'state' | 'testFailover'>,
+): { message: string; hint?: string } | undefined {
+  const vmId = `${item.resourceGroup}/${item.vm}`;
+  const byState = refusal(kind, vmId, item.state);
+  if (byState) return byState;
+  // A test VM is up (the item may show ResyncRequired over TestFailedOver): only cleanup may run.
+  if (item.testFailover && kind !== 'TestFailoverCleanup') {
+    return {
+      message: `Can't ${WORKFLOW_RULES[kind].action} for VM ${vmId}: its test failover VM ${item.testFailover.vm.resourceGroup}/${item.testFailover.vm.name} is still up.`,
+      hint: NEXT_STEP.TestFailedOver,
+    };
+  }
+  if (kind === 'TestFailoverCleanup' && !item.testFailover) {
+    return { message: `VM ${vmId} has no test failover to clean up.` };
+  }
+  return undefined;
 }

@@ -12,23 +12,30 @@ export type NamedChoice = (typeof NAMED_CHOICES)[number];
 
 export type RecoveryPointChoice = NamedChoice | { id: string } | { time: string };
 
-export const recoveryPointChoiceSchema = z.union([
-  z.enum(NAMED_CHOICES, {
-    error: () =>
-      'must be "latest", "latestProcessed", "latestAppConsistent", {"id": "rp-<generation>-<sequence>"} or {"time": "<ISO-8601>"}',
-  }),
-  z.strictObject({
-    id: z.string().refine((id) => parseRecoveryPointId(id) !== undefined, {
-      message: 'must be a recovery point id such as "rp-1-42" (GET …/recovery-points lists them)',
+const CHOICES_TEXT =
+  'must be "latest", "latestProcessed", "latestAppConsistent", {"id": "rp-<generation>-<sequence>"} or {"time": "<ISO-8601>"}';
+
+export const recoveryPointChoiceSchema = z.union(
+  [
+    z.enum(NAMED_CHOICES, { error: () => CHOICES_TEXT }),
+    z.strictObject({
+      id: z.string().refine((id) => parseRecoveryPointId(id) !== undefined, {
+        message: 'must be a recovery point id such as "rp-1-42" (GET …/recovery-points lists them)',
+      }),
     }),
-  }),
-  z.strictObject({
-    time: z.iso.datetime({
-      offset: true,
-      message: 'must be an ISO-8601 time with a zone, e.g. "2026-11-26T06:30:00Z"',
+    z.strictObject({
+      time: z.iso.datetime({
+        offset: true,
+        message: 'must be an ISO-8601 time with a zone, e.g. "2026-11-26T06:30:00Z"',
+      }),
     }),
-  }),
-]);
+  ],
+  {
+    // A string that is no named choice: say what the choices are, not "Invalid input".
+    error: (issue) =>
+      issue.code === 'invalid_union' && typeof issue.input === 'string' ? CHOICES_TEXT : undefined,
+  },
+);
 
 /** The choice in one word, as jobs and failover records show it: `latest`, `id:rp-1-7`, `time:<ISO>`. */
 export function describeChoice(choice: RecoveryPointChoice): string {
