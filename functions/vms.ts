@@ -7,11 +7,38 @@ import { putVmBodySchema, putVmInput } from '../shared/fabric/vmRequest';
 import { describeVm, listVmSummaries, type VmViewSources } from '../shared/fabric/vmViews';
 import { readJsonBody } from '../shared/http/body';
 import { json, withProblems } from '../shared/http/handler';
+import { classifyError } from '../shared/http/problem';
+import { findProtectedItem } from '../shared/workflows/findItem';
 
-let services: FabricServices | undefined;
+let services: (FabricServices & Pick<VmViewSources, 'findItem'>) | undefined;
 
+/**
+ * A VM's item in either direction. The reverse items live in the source region: when it is down, a
+ * VM's detail still shows its forward item (or none) rather than failing.
+ */
+async function findItemOrForward(
+  forward: FabricServices['protectedItems'],
+  resourceGroup: string,
+  vm: string,
+): ReturnType<NonNullable<VmViewSources['findItem']>> {
+  try {
+    return await findProtectedItem(resourceGroup, vm);
+  } catch (err) {
+    if (classifyError(err).code !== 'StorageUnavailable') throw err;
+    const item = await forward?.get(resourceGroup, vm);
+    return item && { item, direction: 'forward' };
+  }
+}
+
+/** The fabric, and protected items of both directions when both regions have storage. */
 function sources(): VmViewSources {
-  services ??= fabricServices(loadConfig());
+  if (!services) {
+    const config = loadConfig();
+    const fabric = fabricServices(config);
+    const bothRegions = Boolean(config.source.connectionString && config.target.connectionString);
+    const findItem: VmViewSources['findItem'] = (rg, vm) => findItemOrForward(fabric.protectedItems, rg, vm);
+    services = { ...fabric, ...(bothRegions ? { findItem } : {}) };
+  }
   return { ...services, now: Date.now() };
 }
 

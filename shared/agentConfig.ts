@@ -48,6 +48,15 @@ export type AgentReplicationConfigInput = z.input<typeof agentConfigSchema>;
 export type AgentConfigParse = { ok: true; config: AgentReplicationConfig } | { ok: false; problem: string };
 
 /** `{rg}/{vm}.json`, in the `CONTAINERS.agentConfig` container of the source storage account. */
+/**
+ * `{rg}/{vm}/retired-generation.json` in the agent-config container: the last generation of a VM
+ * whose replication was disabled, so enabling it again takes a higher one (the agent keeps sequence
+ * numbers per generation). A VM name has no `/`, so no agent config can have this name.
+ */
+export function retiredGenerationBlobName(resourceGroup: string, vm: string): string {
+  return `${agentConfigBlobName(resourceGroup, vm).replace(/\.json$/, '')}/retired-generation.json`;
+}
+
 export function agentConfigBlobName(resourceGroup: string, vm: string): string {
   const problem = vmIdProblem(`${resourceGroup}/${vm}`);
   if (problem) {

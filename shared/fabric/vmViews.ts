@@ -2,8 +2,9 @@
  * VMs as the API shows them: the fabric record joined with its NICs, the NBD endpoint its local
  * agent publishes (only while the VM is Running) and its protected item, if replication is enabled.
  */
+import type { Direction } from '../direction';
 import { TidemarkError } from '../errors';
-import type { ProtectedItemStore } from '../protectedItems';
+import type { ProtectedItem, ProtectedItemStore, ProtectionTarget, VmRef } from '../protectedItems';
 import type { AgentEndpoint } from './agentEndpoints';
 import { nameKey } from './names';
 import { protectionView, type ProtectionView } from './protection';
@@ -38,6 +39,37 @@ export interface VmDiskView {
   blob: BlobRef;
 }
 
+/** The last failover of the item: the point it used and the VM it made. */
+export interface FailoverView {
+  recoveryPointId: string;
+  /** Source time the failed-over disks are consistent as of. */
+  time: string;
+  /** The recovery point as asked: `latest`, `id:rp-1-7`, `time:<ISO>`, ... */
+  choice: string;
+  targetVm: VmRef;
+  /** When the failed-over VM was started. */
+  at: string;
+  /** Why the choice was changed, if it was. */
+  note: string | null;
+}
+
+export interface TestFailoverView {
+  testVm: VmRef;
+  network: { resourceGroup: string; name: string };
+  recoveryPointId: string;
+}
+
+/** The protected item in the VM detail: the protection view, and what workflows recorded on it. */
+export interface ProtectedItemView extends ProtectionView {
+  /** forward: the VM replicates from the source region; reverse: a failed-over VM replicating back. */
+  direction: Direction;
+  target?: ProtectionTarget;
+  /** The workflow that holds the item now. */
+  activeJob?: { id: string; kind: string };
+  failover?: FailoverView;
+  testFailover?: TestFailoverView;
+}
+
 export interface VmDetail {
   resourceGroup: string;
   name: string;
@@ -49,7 +81,7 @@ export interface VmDetail {
   nics: NicView[];
   disks: VmDiskView[];
   nbd: NbdView | null;
-  protectedItem: ProtectionView | null;
+  protectedItem: ProtectedItemView | null;
 }
 
 export interface VmSummary {
@@ -68,6 +100,11 @@ export interface VmViewSources {
   vms: VmService;
   /** The target region's protected items; absent when there is none to read. */
   protectedItems?: ProtectedItemStore;
+  /** Finds a VM's item in either direction (shared/workflows/findItem.ts); else `protectedItems` is read. */
+  findItem?: (
+    resourceGroup: string,
+    vm: string,
+  ) => Promise<{ item: ProtectedItem; direction: Direction } | undefined>;
   now: number;
 }
 
@@ -82,6 +119,52 @@ export function nbdView(vm: VirtualMachine, endpoint: AgentEndpoint | undefined)
   return { host: endpoint.host, port: endpoint.port, exports: [...endpoint.exports], uris };
 }
 
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The protection view of `item`, with its direction, target, active job and failover records. */
+export function protectedItemView(item: ProtectedItem, direction: Direction, now: number): ProtectedItemView {
+  const { target, activeJob, failover, testFailover } = item;
+  return {
+    ...protectionView(item, now),
+    direction,
+    ...(target ? { target } : {}),
+    ...(activeJob ? { activeJob: { id: activeJob.id, kind: activeJob.kind } } : {}),
+    ...(failover
+      ? {
+          failover: {
+            recoveryPointId: failover.pointId,
+            time: iso(failover.pointTime),
+            choice: failover.choice,
+            targetVm: failover.vm,
+            at: iso(failover.at),
+            note: failover.note ?? null,
+          },
+        }
+      : {}),
+    ...(testFailover
+      ? {
+          testFailover: {
+            testVm: testFailover.vm,
+            network: testFailover.vnet,
+            recoveryPointId: testFailover.pointId,
+          },
+        }
+      : {}),
+  };
+}
+
+async function findItem(
+  src: VmViewSources,
+  resourceGroup: string,
+  name: string,
+): Promise<{ item: ProtectedItem; direction: Direction } | undefined> {
+  if (src.findItem) return src.findItem(resourceGroup, name);
+  const item = await src.protectedItems?.get(resourceGroup, name);
+  return item && { item, direction: 'forward' };
+}
+
 export async function describeVm(src: VmViewSources, resourceGroup: string, name: string): Promise<VmDetail> {
   const vm = await src.vms.findVm(resourceGroup, name);
   if (!vm) {
@@ -91,10 +174,10 @@ export async function describeVm(src: VmViewSources, resourceGroup: string, name
     });
   }
   const store = src.fabric.store(vm.region);
-  const [nics, endpoint, item] = await Promise.all([
+  const [nics, endpoint, found] = await Promise.all([
     Promise.all(vm.nics.map((n) => store.networkInterfaces.get(vm.resourceGroup, n))),
     src.fabric.endpoints(vm.region).get(vm.resourceGroup, vm.name),
-    src.protectedItems?.get(vm.resourceGroup, vm.name),
+    findItem(src, vm.resourceGroup, vm.name),
   ]);
   const nicViews: NicView[] = [];
   for (const nic of nics) {
@@ -126,7 +209,7 @@ export async function describeVm(src: VmViewSources, resourceGroup: string, name
       blob: d.blob,
     })),
     nbd: nbdView(vm, endpoint),
-    protectedItem: item ? protectionView(item, src.now) : null,
+    protectedItem: found ? protectedItemView(found.item, found.direction, src.now) : null,
   };
 }
 
