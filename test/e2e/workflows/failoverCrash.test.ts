@@ -1,0 +1,115 @@
+/**
+ * Failover survives its host crashing: the host (a child process) is SIGKILLed while the failover
+ * makes the target disks and again while it starts the VM, and started again on the same task hub,
+ * data folder and settings. The job then finishes from its history, re-running the activities that
+ * were cut off, and there is exactly one failed-over VM with the point's data. Build first
+ * (`npm run build`; npm test does it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { Job } from '../../../shared/jobs/types';
+import { TableProtectedItemStore } from '../../../shared/protectedItems';
+import type { RecoveryPoint } from '../../../shared/recoveryPoints/types';
+import { checkTools } from '../../helpers/nbdTools';
+import { waitFor } from '../../helpers/waitFor';
+import { type CrashableStack, startCrashableStack } from './crashableStack';
+import {
+  cutPoint,
+  expectPatterns,
+  expectStepsInOrder,
+  FAILOVER_STEP_NAMES,
+  type Pattern,
+  replicasHold,
+  westusFabric,
+  writePatterns,
+} from './failoverHelpers';
+
+const tools = checkTools('qemu-io');
+const MiB = 1024 * 1024;
+const RG = 'crash-rg';
+const VM = 'app1';
+const TARGET_RG = 'crash-rg-asr';
+const [, , SYNC, DISKS, , START] = FAILOVER_STEP_NAMES as [string, string, string, string, string, string];
+const A: Pattern[] = [
+  ['os', 0x47, 0, 2 * MiB],
+  ['data', 0x48, MiB, 256 * 1024],
+];
+
+describe.skipIf(tools.skip)(`failover across a host crash${tools.note}`, () => {
+  let stack: CrashableStack;
+  let point: RecoveryPoint;
+
+  beforeAll(async () => {
+    stack = await startCrashableStack();
+    await stack.protectVm(RG, VM, [
+      { name: 'os', sizeMiB: 8 },
+      { name: 'data', sizeMiB: 4 },
+    ]);
+    await writePatterns(await stack.nbdPort(RG, VM), A);
+    await replicasHold(stack.target.connectionString, RG, VM, A);
+    point = await cutPoint(
+      { source: stack.source.connectionString, target: stack.target.connectionString },
+      RG,
+      VM,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  }, 120_000);
+
+  it('finishes after the host is killed mid-failover, with exactly one target VM', async () => {
+    const started = await stack.api('POST', `vms/${RG}/${VM}/failover`, { recoveryPoint: 'latestProcessed' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const id = (started.body.job as Job).id;
+
+    const kills: string[] = [];
+    try {
+      for (const step of [DISKS, START]) {
+        const seen = await waitFor(
+          async () => {
+            const job = await stack.job(id);
+            if (!job) return undefined;
+            if (job.state !== 'InProgress') return 'ended';
+            const state = job.steps.find((s) => s.name === step)?.state;
+            return state === 'NotStarted' ? undefined : state;
+          },
+          { timeoutMs: 90_000, intervalMs: 20, what: `the failover to reach "${step}"` },
+        );
+        if (seen === 'ended') break;
+        kills.push(`${step}: ${seen}`);
+        await stack.restartHost();
+      }
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- host output ---\n${stack.host().output()}`);
+    }
+    expect(kills.length, 'the host was killed while the job ran').toBeGreaterThanOrEqual(1);
+
+    const job = await stack.waitForJob(id, 120_000);
+    expectStepsInOrder(job, FAILOVER_STEP_NAMES, [SYNC]);
+    expect(job.result).toMatchObject({
+      targetVm: { region: 'westus', resourceGroup: TARGET_RG, name: VM },
+      recoveryPoint: { id: point.id },
+    });
+
+    const fabric = westusFabric(stack.target.connectionString);
+    expect((await fabric.virtualMachines.list(TARGET_RG)).map((v) => [v.name, v.powerState])).toEqual([
+      [VM, 'Running'],
+    ]);
+    expect((await fabric.networkInterfaces.list(TARGET_RG)).map((n) => [n.name, n.vm])).toEqual([
+      [`${VM}-nic`, VM],
+    ]);
+    const items = TableProtectedItemStore.fromConnectionString(stack.target.connectionString);
+    const item = await items.get(RG, VM);
+    expect(item).toMatchObject({
+      state: 'FailedOver',
+      applyEnabled: false,
+      failover: { jobId: id, pointId: point.id },
+    });
+    expect(item?.activeJob).toBeUndefined();
+    await expectPatterns(await stack.nbdPort(TARGET_RG, VM), A);
+    expect(
+      ((await stack.api('GET', 'jobs')).body.jobs as Job[]).filter((j) => j.kind === 'Failover'),
+    ).toHaveLength(1);
+  }, 240_000);
+});
