@@ -99,6 +99,7 @@ export function* reprotect(context: OrchestrationContext): StepBody<ReprotectRes
       firstRecoveryPoint: point.pointId ?? null,
       comparedBytes: sync.comparedBytes,
       sentBytes: sync.sentBytes,
+      clearedBytes: sync.clearedBytes,
     });
   });
 }

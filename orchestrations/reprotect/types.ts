@@ -54,6 +54,7 @@ export interface ReprotectResult {
   firstRecoveryPoint: string | null;
   comparedBytes: number;
   sentBytes: number;
+  clearedBytes: number;
 }
 
 export const REPROTECT_ACTIVITIES = {
