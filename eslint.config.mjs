@@ -47,6 +47,38 @@ export default tseslint.config(
       ],
     },
   },
+  // Generated from the portal modules' JSDoc; test/unit/portal/declarations.test.ts keeps them current.
+  { ignores: ['portal/**/*.d.ts'] },
+  {
+    // The portal's page (docs/portal.md): plain ES modules the browser runs as they are.
+    files: ['portal/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'navigator',
+          'sessionStorage',
+          'fetch',
+          'URL',
+          'CSS',
+          'Node',
+          'Event',
+          'SubmitEvent',
+          'setInterval',
+          'clearInterval',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    // The page logs nothing but real errors.
+    rules: { 'no-console': ['error', { allow: ['error'] }] },
+  },
   {
     // Orchestrations are replayed: no I/O, no wall clock, no randomness.
     files: ['orchestrations/**/*.ts'],

@@ -12,7 +12,10 @@ import { type LocalVms, startLocalVms } from '../local/localVms';
 import { TidemarkError } from '../shared/errors';
 import { createPinoLogger } from '../shared/pinoLogger';
 import { type AzuriteInstance, startAzurite } from './azurite';
+import type { HostJson } from './hostJson';
+import type { TriggerPlugin } from './plugin';
 import { startHost } from './startHost';
+import { defaultPlugins } from './triggers';
 
 interface RegionSpec {
   name: string;
@@ -28,6 +31,39 @@ function portsFrom(
     throw new TidemarkError('InvalidConfig', `Port base "${env}" is not a port number.`);
   }
   return { blob: base, queue: base + 1, table: base + 2 };
+}
+
+/** Where the portal function answers: `/<routePrefix>/portal/` (host.json `extensions.http.routePrefix`). */
+function portalPath(hostJson: HostJson): string {
+  const http = hostJson.extensions?.http;
+  const entry =
+    http && typeof http === 'object'
+      ? Object.entries(http as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'routeprefix')
+      : undefined;
+  const prefix = typeof entry?.[1] === 'string' ? entry[1].replace(/^\/+|\/+$/g, '') : 'api';
+  return prefix ? `/${prefix}/portal/` : '/portal/';
+}
+
+/**
+ * `GET /` redirects to the portal (docs/portal.md). A function cannot answer `/` under the `api`
+ * route prefix, in Azure or here, so only `npm start` adds this, ahead of the HTTP trigger plugin.
+ */
+function portalRedirect(): TriggerPlugin {
+  return {
+    name: 'portal-redirect',
+    triggerTypes: [],
+    init(services) {
+      const location = portalPath(services.hostJson);
+      services.http.use(async (req, res, url) => {
+        if (url.pathname !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+        res.writeHead(302, { location, 'cache-control': 'no-cache', 'content-length': 0 });
+        res.end();
+        return true;
+      });
+    },
+    async start() {},
+    async stop() {},
+  };
 }
 
 async function main(): Promise<void> {
@@ -76,7 +112,14 @@ async function main(): Promise<void> {
     TIDEMARK_TARGET_STORAGE: target.connectionString,
     TIDEMARK_TASK_HUB: process.env.TIDEMARK_TASK_HUB ?? 'tidemark',
   };
-  const host = startHost({ appDir, port, logger, dataDir: path.join(dataDir, 'host'), settings });
+  const host = startHost({
+    appDir,
+    port,
+    logger,
+    dataDir: path.join(dataDir, 'host'),
+    settings,
+    plugins: [portalRedirect(), ...defaultPlugins()],
+  });
   try {
     await host.ready;
   } catch (err) {
@@ -94,6 +137,7 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`Host ready: ${host.url}\n`);
+  process.stdout.write(`Portal:     ${host.url}/ (${host.url}${portalPath(host.services.hostJson)})\n`);
   process.stdout.write(`Health:     ${host.url}/api/health\n`);
   process.stdout.write(
     `Regions:    ${regions[0]!.name} (blob :${source.blobPort}), ${regions[1]!.name} (blob :${target.blobPort})\n`,

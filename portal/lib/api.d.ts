@@ -1,0 +1,37 @@
+// Generated from api.js's JSDoc by test/unit/portal/declarations.test.ts; do not edit.
+// UPDATE_PORTAL_DTS=1 npx vitest run test/unit/portal/declarations.test.ts rewrites it.
+/**
+ * The API's base URL for a page at `…/portal/…`: the folder above `portal/` (so `/api/` when the
+ * page is at `/api/portal/`, whatever host.json's routePrefix is).
+ * @param {string} pageUrl
+ */
+export function apiBaseFor(pageUrl: string): string;
+/**
+ * @typedef {object} ApiClient
+ * @property {(method: string, route: string, body?: unknown) => Promise<any>} request
+ *   `route` is below the API base (`vms`, `jobs/{id}`); resolves with the parsed JSON body.
+ */
+/**
+ * @param {{base: string, getKey: () => string | null, fetch?: typeof globalThis.fetch}} options
+ * @returns {ApiClient}
+ */
+export function createApi(options: {
+  base: string;
+  getKey: () => string | null;
+  fetch?: typeof globalThis.fetch;
+}): ApiClient;
+/** An answer that was not 2xx (or no answer at all: status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {import('./requests.js').ProblemView} problem
+   */
+  constructor(problem: import('./requests.js').ProblemView);
+  problem: import('./requests.js').ProblemView;
+  status: number;
+}
+export type ApiClient = {
+  /**
+   *   `route` is below the API base (`vms`, `jobs/{id}`); resolves with the parsed JSON body.
+   */
+  request: (method: string, route: string, body?: unknown) => Promise<any>;
+};
