@@ -16,6 +16,14 @@ const schema = z.object({
   AzureWebJobsStorage: z.string().min(1).optional(),
   /** Heartbeat interval (ms) handed to agents in their config; the agent's default is 30 s. */
   TIDEMARK_AGENT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  /** Which fabric VMs, networks and disks live in: the local table-backed one, or Azure Resource Manager. */
+  TIDEMARK_FABRIC: z.enum(['local', 'arm']).default('local'),
+  /** The subscription the ARM fabric works in (required when TIDEMARK_FABRIC is arm). */
+  AZURE_SUBSCRIPTION_ID: z.uuid().optional(),
+  /** Resource Manager's endpoint (another cloud, or a test server). */
+  TIDEMARK_ARM_ENDPOINT: z.url().default('https://management.azure.com'),
+  /** Client id of the user-assigned managed identity the ARM fabric signs in with (else DefaultAzureCredential). */
+  AZURE_CLIENT_ID: z.string().min(1).optional(),
 });
 
 export interface RegionConfig {
@@ -29,6 +37,14 @@ export interface TidemarkConfig {
   target: RegionConfig;
   /** What enable replication writes into every agent's config. */
   agent: { heartbeatIntervalMs?: number };
+  fabric: FabricConfig;
+}
+
+export interface FabricConfig {
+  kind: 'local' | 'arm';
+  subscriptionId?: string;
+  armEndpoint: string;
+  managedIdentityClientId?: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): TidemarkConfig {
@@ -51,5 +67,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       s.TIDEMARK_AGENT_HEARTBEAT_MS === undefined
         ? {}
         : { heartbeatIntervalMs: s.TIDEMARK_AGENT_HEARTBEAT_MS },
+    fabric: fabricConfig(s),
   };
 }
