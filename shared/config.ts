@@ -70,3 +70,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     fabric: fabricConfig(s),
   };
 }
+
+function fabricConfig(s: z.output<typeof schema>): FabricConfig {
+  if (s.TIDEMARK_FABRIC === 'arm' && !s.AZURE_SUBSCRIPTION_ID) {
+    throw new TidemarkError(
+      'InvalidConfig',
+      'TIDEMARK_FABRIC is arm, but AZURE_SUBSCRIPTION_ID is not set.',
+      {
+        hint: 'Set AZURE_SUBSCRIPTION_ID to the subscription whose VMs tidemark protects, or TIDEMARK_FABRIC to local.',
+      },
+    );
+  }
+  return {
+    kind: s.TIDEMARK_FABRIC,
+    armEndpoint: s.TIDEMARK_ARM_ENDPOINT,
+    ...(s.AZURE_SUBSCRIPTION_ID ? { subscriptionId: s.AZURE_SUBSCRIPTION_ID } : {}),
+    ...(s.AZURE_CLIENT_ID ? { managedIdentityClientId: s.AZURE_CLIENT_ID } : {}),
+  };
+}
