@@ -96,11 +96,12 @@ describe.skipIf(tools.skip)(`data plane: qemu-io → agent → cache → applyDe
     );
     expect(item?.watermark).toBeGreaterThan(0);
     expect(item?.stats?.bytesApplied).toBeGreaterThan(0);
-    const executed = stack.logger.records.filter((r) => r.msg === "Executed 'applyDelta' (Succeeded)");
-    expect(
-      executed.length,
-      JSON.stringify(stack.logger.records.slice(-30).map((r) => r.msg)),
-    ).toBeGreaterThan(0);
+    // The replica can match before the invocation that wrote it has returned and logged.
+    await waitFor(() => stack.logger.records.some((r) => r.msg === "Executed 'applyDelta' (Succeeded)"), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'an applyDelta invocation to be logged as Succeeded',
+    });
     expect(stack.logger.records.filter((r) => r.msg === "Executed 'applyDelta' (Failed)")).toEqual([]);
   });
 
