@@ -11,6 +11,7 @@ import path from 'node:path';
 import { type LocalVms, startLocalVms } from '../local/localVms';
 import { TidemarkError } from '../shared/errors';
 import { createPinoLogger } from '../shared/pinoLogger';
+import { loadSettings } from '../shared/settings';
 import { type AzuriteInstance, startAzurite } from './azurite';
 import type { HostJson } from './hostJson';
 import type { TriggerPlugin } from './plugin';
@@ -22,14 +23,7 @@ interface RegionSpec {
   ports: { blob: number; queue: number; table: number };
 }
 
-function portsFrom(
-  env: string | undefined,
-  fallback: number,
-): { blob: number; queue: number; table: number } {
-  const base = env ? Number(env) : fallback;
-  if (!Number.isInteger(base) || base < 1 || base > 65533) {
-    throw new TidemarkError('InvalidConfig', `Port base "${env}" is not a port number.`);
-  }
+function portsFrom(base: number): { blob: number; queue: number; table: number } {
   return { blob: base, queue: base + 1, table: base + 2 };
 }
 
@@ -69,16 +63,12 @@ function portalRedirect(): TriggerPlugin {
 async function main(): Promise<void> {
   const appDir = path.resolve(__dirname, '..', '..');
   const dataDir = path.join(appDir, '.data');
-  const logger = createPinoLogger({ name: 'tidemark', level: process.env.TIDEMARK_LOG_LEVEL ?? 'info' });
+  // Every setting, validated before anything starts (shared/settings.ts, docs/settings.md).
+  const env = loadSettings(process.env).values;
+  const logger = createPinoLogger({ name: 'tidemark', level: env.TIDEMARK_LOG_LEVEL });
   const regions: RegionSpec[] = [
-    {
-      name: process.env.TIDEMARK_SOURCE_REGION ?? 'eastus',
-      ports: portsFrom(process.env.TIDEMARK_SOURCE_PORT_BASE, 10000),
-    },
-    {
-      name: process.env.TIDEMARK_TARGET_REGION ?? 'westus',
-      ports: portsFrom(process.env.TIDEMARK_TARGET_PORT_BASE, 10010),
-    },
+    { name: env.TIDEMARK_SOURCE_REGION, ports: portsFrom(env.TIDEMARK_SOURCE_PORT_BASE) },
+    { name: env.TIDEMARK_TARGET_REGION, ports: portsFrom(env.TIDEMARK_TARGET_PORT_BASE) },
   ];
   const azurites: AzuriteInstance[] = [];
   const stopAll = async (): Promise<void> => {
@@ -102,7 +92,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const [source, target] = azurites as [AzuriteInstance, AzuriteInstance];
-  const port = Number(process.env.TIDEMARK_PORT ?? 7071);
+  const port = env.TIDEMARK_PORT;
   const settings = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: target.connectionString,
@@ -110,7 +100,9 @@ async function main(): Promise<void> {
     TIDEMARK_TARGET_REGION: regions[1]!.name,
     TIDEMARK_SOURCE_STORAGE: source.connectionString,
     TIDEMARK_TARGET_STORAGE: target.connectionString,
-    TIDEMARK_TASK_HUB: process.env.TIDEMARK_TASK_HUB ?? 'tidemark',
+    TIDEMARK_TASK_HUB: env.TIDEMARK_TASK_HUB,
+    // Idle demo VMs (a failed-over one replicating back) get their first recovery point in seconds.
+    TIDEMARK_AGENT_HEARTBEAT_MS: '5000',
   };
   const host = startHost({
     appDir,
