@@ -103,6 +103,60 @@ export async function deleteAgentConfig(
   return result.succeeded;
 }
 
+async function generationIn(container: ContainerClient, name: string): Promise<number> {
+  try {
+    const value = JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as {
+      generation?: unknown;
+    };
+    const g = value.generation;
+    return typeof g === 'number' && Number.isSafeInteger(g) ? g : 0;
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return 0;
+    if (err instanceof SyntaxError) return 0;
+    throw err;
+  }
+}
+
+/** The newest generation the VM's agent was given: in its config or its tombstone; 0 when none. */
+export async function lastAgentGeneration(
+  container: ContainerClient,
+  resourceGroup: string,
+  vm: string,
+): Promise<number> {
+  const [current, retired] = await Promise.all([
+    generationIn(container, agentConfigBlobName(resourceGroup, vm)),
+    generationIn(container, retiredGenerationBlobName(resourceGroup, vm)),
+  ]);
+  return Math.max(current, retired);
+}
+
+/**
+ * Stops a VM's replication at its agent (commit, disable): the highest generation it had (its config,
+ * an older tombstone, or `generation`) goes into the tombstone first, then the config is deleted, so
+ * replicating the VM again starts a generation above every one its agent numbered deltas in.
+ * Idempotent. Returns whether a config was deleted.
+ */
+export async function retireAgentConfig(
+  container: ContainerClient,
+  resourceGroup: string,
+  vm: string,
+  options: { generation: number; jobId?: string },
+): Promise<boolean> {
+  const generation = Math.max(options.generation, await lastAgentGeneration(container, resourceGroup, vm));
+  await container.createIfNotExists();
+  const body = JSON.stringify({
+    vmId: `${resourceGroup}/${vm}`,
+    generation,
+    ...(options.jobId ? { job: options.jobId } : {}),
+  });
+  await container
+    .getBlockBlobClient(retiredGenerationBlobName(resourceGroup, vm))
+    .upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+  return deleteAgentConfig(container, resourceGroup, vm);
+}
+
 /**
  * Asks a VM's agent for an app-consistent bookmark: increments `appConsistentRequest` in its config
  * with an ETag-conditional read-modify-write (retried when the config changed meanwhile), keeping

@@ -1,11 +1,10 @@
 /**
  * Commit's "Stopping replication from the source": the source VM's agent config is deleted, so its
- * agent stops journaling and shipping (the agent polls it; docs/agent.md). The source region may be
+ * agent stops journaling and shipping (the agent polls it; docs/agent.md); its generation stays in
+ * a tombstone, so reprotecting the VM later takes a higher one. The source region may be
  * down: that is a reason for a warning, not an error. Then the claim ends with FailoverCommitted.
  */
-import { RestError } from '@azure/storage-blob';
-
-import { agentConfigBlobName } from '../../shared/agentConfig';
+import { retireAgentConfig } from '../../shared/agentConfig';
 import { ensureError, TidemarkError } from '../../shared/errors';
 import { checkClaimed, releaseItem } from '../../shared/jobs/claims';
 import type { Logger } from '../../shared/logger';
@@ -19,24 +18,22 @@ export async function stopSourceReplication(
   log: Logger,
 ): Promise<StopReplicationOutcome> {
   const s = workflowServices(ref.direction);
-  checkClaimed(await s.items.get(ref.resourceGroup, ref.vm), ref, ref.jobId);
+  const item = checkClaimed(await s.items.get(ref.resourceGroup, ref.vm), ref, ref.jobId);
   if (!plan.sourceReachable) {
     return {
       deleted: false,
       reason: `${plan.sourceRegion} does not answer: ${plan.sourceError ?? 'no answer'}`,
     };
   }
-  const blob = s.source
-    .getContainerClient(CONTAINERS.agentConfig)
-    .getBlobClient(agentConfigBlobName(ref.resourceGroup, ref.vm));
   try {
-    await blob.delete();
+    await retireAgentConfig(s.source.getContainerClient(CONTAINERS.agentConfig), ref.resourceGroup, ref.vm, {
+      generation: item.generation,
+      jobId: ref.jobId,
+    });
   } catch (err) {
-    if (!(err instanceof RestError && err.statusCode === 404)) {
-      const reason = ensureError(err).message.split('\n')[0] ?? 'unknown error';
-      log.warn('Could not delete the agent config', { vm: plan.vmId, error: reason });
-      return { deleted: false, reason };
-    }
+    const reason = ensureError(err).message.split('\n')[0] ?? 'unknown error';
+    log.warn('Could not delete the agent config', { vm: plan.vmId, error: reason });
+    return { deleted: false, reason };
   }
   log.info('Replication from the source stopped', { vm: plan.vmId });
   return { deleted: true };

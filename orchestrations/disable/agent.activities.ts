@@ -7,15 +7,9 @@
  */
 import { type ContainerClient, RestError } from '@azure/storage-blob';
 
-import {
-  type AgentStatus,
-  agentConfigBlobName,
-  agentStatusBlobName,
-  retiredGenerationBlobName,
-} from '../../shared/agentConfig';
+import { type AgentStatus, agentStatusBlobName, retireAgentConfig } from '../../shared/agentConfig';
 import { CONTAINERS } from '../../shared/storageNames';
 import type { ClaimedRef } from '../claimedJob';
-import { deleteBlob } from './blobs.activities';
 import { claimedItem } from './prerequisites.activities';
 import { inSource } from './source.activities';
 import type { AgentStopStatus, SourceOutcome } from './types';
@@ -32,30 +26,20 @@ async function readJson(container: ContainerClient, name: string): Promise<Recor
   }
 }
 
-function generationOf(value: Record<string, unknown> | null): number {
-  const g = value?.generation;
-  return typeof g === 'number' && Number.isSafeInteger(g) ? g : 0;
-}
-
 /** Records the highest generation in the tombstone, then deletes the agent config. */
 export async function stopAgent(ref: ClaimedRef): Promise<SourceOutcome<{ deleted: boolean }>> {
   const item = await claimedItem(ref);
-  return inSource(ref.direction, async (source) => {
-    const configs = source.getContainerClient(CONTAINERS.agentConfig);
-    const configName = agentConfigBlobName(ref.resourceGroup, ref.vm);
-    const tombstoneName = retiredGenerationBlobName(ref.resourceGroup, ref.vm);
-    const [config, tombstone] = await Promise.all([
-      readJson(configs, configName),
-      readJson(configs, tombstoneName),
-    ]);
-    const generation = Math.max(item.generation, generationOf(config), generationOf(tombstone));
-    await configs.createIfNotExists();
-    const body = JSON.stringify({ vmId: `${ref.resourceGroup}/${ref.vm}`, generation, job: ref.jobId });
-    await configs.getBlockBlobClient(tombstoneName).upload(body, Buffer.byteLength(body), {
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
-    return { deleted: await deleteBlob(configs.getBlobClient(configName)) };
-  });
+  return inSource(ref.direction, async (source) => ({
+    deleted: await retireAgentConfig(
+      source.getContainerClient(CONTAINERS.agentConfig),
+      ref.resourceGroup,
+      ref.vm,
+      {
+        generation: item.generation,
+        jobId: ref.jobId,
+      },
+    ),
+  }));
 }
 
 function stopStatus(status: AgentStatus | null): AgentStopStatus {

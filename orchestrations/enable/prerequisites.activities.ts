@@ -4,44 +4,29 @@
  * replication generation: one above any the VM had (its protected item, its agent config). Reads
  * only, so running it twice is harmless.
  */
-import { type ContainerClient, RestError } from '@azure/storage-blob';
 
 import type { Direction } from '../../shared/direction';
-import { agentConfigBlobName, retiredGenerationBlobName } from '../../shared/agentConfig';
+import { lastAgentGeneration } from '../../shared/agentConfig';
 import { TidemarkError } from '../../shared/errors';
 import { checkNotProtected } from '../../shared/jobs/enableRules';
 import { CONTAINERS } from '../../shared/storageNames';
 import { enableServices } from './services.activities';
 import type { EnableReplicationInput, EnableSource } from './types';
 
-async function generationIn(container: ContainerClient, name: string): Promise<number> {
-  try {
-    const value = JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as {
-      generation?: unknown;
-    };
-    return typeof value.generation === 'number' ? value.generation : 0;
-  } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return 0;
-    if (err instanceof SyntaxError) return 0;
-    throw err;
-  }
-}
-
 /**
  * The newest generation the VM's agent was given (0 when none): in its agent config, or, after
- * replication was disabled, in the tombstone disable left. In the region the VM runs in.
+ * replication was stopped (commit, disable), in the tombstone left. In the region the VM runs in.
  */
-export async function agentConfigGeneration(
+export function agentConfigGeneration(
   resourceGroup: string,
   vm: string,
   direction: Direction = 'forward',
 ): Promise<number> {
-  const configs = enableServices(direction).source.getContainerClient(CONTAINERS.agentConfig);
-  const [current, retired] = await Promise.all([
-    generationIn(configs, agentConfigBlobName(resourceGroup, vm)),
-    generationIn(configs, retiredGenerationBlobName(resourceGroup, vm)),
-  ]);
-  return Math.max(current, retired);
+  return lastAgentGeneration(
+    enableServices(direction).source.getContainerClient(CONTAINERS.agentConfig),
+    resourceGroup,
+    vm,
+  );
 }
 
 export async function checkPrerequisites(input: EnableReplicationInput): Promise<EnableSource> {

@@ -3,7 +3,7 @@
  * show): enable → writes over NBD → recovery points → failover with each recovery-point choice in
  * turn, changing the point before commit, the failed-over disks read over NBD each time equal to what
  * was written up to that point → commit → reprotect (only differing blocks travel) → writes on the
- * failed-over VM → failback onto the original VM → commit → disable. Every job's steps are watched
+ * failed-over VM → failback onto the original VM → commit → reprotect forward again → disable. Every job's steps are watched
  * while it runs.
  */
 import fs from 'node:fs';
@@ -260,8 +260,20 @@ describe.skipIf(tools.skip)(`a VM's whole DR life through the local host${tools.
     expect((await stack.api('GET', 'vms/life-rg-asr/app1')).body.powerState).toBe('Stopped');
     await run('vms/life-rg-asr/app1/commit-failover', {});
 
+    // Reprotect once more: the original VM replicates forward again, in a new generation.
+    const forward = await run('vms/life-rg-asr/app1/reprotect', {});
+    expect(forward.job.result).toMatchObject({
+      protectedItem: { resourceGroup: 'life-rg', vm: 'app1', region: 'eastus' },
+      direction: 'forward',
+    });
+    expect((forward.job.result as { generation: number }).generation).toBeGreaterThan(1);
+    const again = await stack.nbdOf('life-rg', 'app1');
+    await write(again.port, 'os', 6 * MiB, 64 * KiB, 0x41, expected);
+    await converged('life-rg', 'app1', east, west);
+
     // Disable: the item, its replicas and points go; both VMs stay.
-    await run('vms/life-rg-asr/app1/disable-replication', {});
+    await run('vms/life-rg/app1/disable-replication', {});
+    expect((await stack.api('POST', 'vms/life-rg/app1/failover', {})).status).toBe(404);
     expect((await stack.api('POST', 'vms/life-rg-asr/app1/failover', {})).status).toBe(404);
     expect((await stack.api('GET', 'vms/life-rg/app1')).status).toBe(200);
     expect((await stack.api('GET', 'vms/life-rg-asr/app1')).status).toBe(200);
