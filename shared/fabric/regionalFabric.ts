@@ -1,7 +1,9 @@
 /**
  * The fabric of every known region: one store per region (the fabric of eastus lives in eastus's
  * storage locally), each region's `disks` container, and its published agent endpoints. Clients are
- * made once per region and kept, so functions can hold one RegionalFabric across invocations.
+ * made once per region, when first asked for, and kept, so functions can hold one RegionalFabric
+ * across invocations. With `TIDEMARK_FABRIC=arm` the stores are Azure Resource Manager's
+ * (arm/armFabric.ts) and `disks` is refused: VMs there have managed disks.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
@@ -9,6 +11,7 @@ import type { TidemarkConfig } from '../config';
 import { type Region, Regions } from '../regions';
 import { CONTAINERS } from '../storageNames';
 import { type AgentEndpointStore, TableAgentEndpointStore } from './agentEndpoints';
+import { type ArmFabricOptions, armFabricFactories } from './arm/armFabric';
 import type { FabricStore } from './fabricStore';
 import { TableFabricStore } from './tableFabricStore';
 
@@ -19,9 +22,15 @@ export interface RegionalFabricFactories {
 }
 
 interface RegionClients {
-  store: FabricStore;
-  endpoints: AgentEndpointStore;
-  disks: ContainerClient;
+  region: Region;
+  store?: FabricStore;
+  endpoints?: AgentEndpointStore;
+  disks?: ContainerClient;
+}
+
+/** The factories `config.fabric` asks for: none (the local table fabric) or the ARM fabric's. */
+export function fabricFactories(config: TidemarkConfig, arm: ArmFabricOptions = {}): RegionalFabricFactories {
+  return config.fabric.kind === 'arm' ? armFabricFactories(config, arm) : {};
 }
 
 export class RegionalFabric {
@@ -32,26 +41,16 @@ export class RegionalFabric {
     private readonly factories: RegionalFabricFactories = {},
   ) {}
 
-  static fromConfig(config: TidemarkConfig): RegionalFabric {
-    return new RegionalFabric(new Regions(config));
+  /** The fabric `config.fabric` names (local tables, or ARM with `arm`'s injected credential, clock…). */
+  static fromConfig(config: TidemarkConfig, arm: ArmFabricOptions = {}): RegionalFabric {
+    return new RegionalFabric(new Regions(config), fabricFactories(config, arm));
   }
 
   #for(name: string): RegionClients {
     const region = this.regions.get(name);
     let clients = this.#clients.get(region.name);
     if (!clients) {
-      const f = this.factories;
-      clients = {
-        store:
-          f.store?.(region) ?? TableFabricStore.fromConnectionString(region.name, region.connectionString),
-        endpoints:
-          f.endpoints?.(region) ?? TableAgentEndpointStore.fromConnectionString(region.connectionString),
-        disks:
-          f.disks?.(region) ??
-          BlobServiceClient.fromConnectionString(region.connectionString).getContainerClient(
-            CONTAINERS.disks,
-          ),
-      };
+      clients = { region };
       this.#clients.set(region.name, clients);
     }
     return clients;
@@ -59,16 +58,28 @@ export class RegionalFabric {
 
   /** The fabric store of `region`; InvalidArgument listing the known regions when it is unknown. */
   store(region: string): FabricStore {
-    return this.#for(region).store;
+    const c = this.#for(region);
+    return (c.store ??=
+      this.factories.store?.(c.region) ??
+      TableFabricStore.fromConnectionString(c.region.name, c.region.connectionString));
   }
 
   endpoints(region: string): AgentEndpointStore {
-    return this.#for(region).endpoints;
+    const c = this.#for(region);
+    return (c.endpoints ??=
+      this.factories.endpoints?.(c.region) ??
+      TableAgentEndpointStore.fromConnectionString(c.region.connectionString));
   }
 
-  /** The `disks` container of the region's storage: page blobs `{rg}/{vm}/{disk}`. */
+  /**
+   * The `disks` container of the region's storage: page blobs `{rg}/{vm}/{disk}`. The ARM fabric
+   * has none (its factory throws InvalidConfig saying so).
+   */
   disks(region: string): ContainerClient {
-    return this.#for(region).disks;
+    const c = this.#for(region);
+    return (c.disks ??=
+      this.factories.disks?.(c.region) ??
+      BlobServiceClient.fromConnectionString(c.region.connectionString).getContainerClient(CONTAINERS.disks));
   }
 
   /** Every region with storage, source first. */

@@ -1,7 +1,11 @@
-/** The fabric's services wired from tidemark's settings: what the VM routes and the local stack use. */
+/**
+ * The fabric's services wired from tidemark's settings: what the VM routes and the local stack use.
+ * `TIDEMARK_FABRIC` chooses the fabric: `local` (the default) keeps it in each region's tables;
+ * `arm` is Azure Resource Manager (docs/arm-fabric.md).
+ */
 import type { TidemarkConfig } from '../config';
 import { type ProtectedItemStore, TableProtectedItemStore } from '../protectedItems';
-import { Regions } from '../regions';
+import type { ArmFabricOptions } from './arm/armFabric';
 import { RegionalFabric } from './regionalFabric';
 import { VmService } from './vmService';
 
@@ -12,8 +16,13 @@ export interface FabricServices {
   protectedItems?: ProtectedItemStore;
 }
 
-export function fabricServices(config: TidemarkConfig): FabricServices {
-  const fabric = new RegionalFabric(new Regions(config));
+export interface FabricServicesOptions {
+  /** For the ARM fabric: a credential, clock, poll interval… instead of the defaults (tests). */
+  arm?: ArmFabricOptions;
+}
+
+export function fabricServices(config: TidemarkConfig, options: FabricServicesOptions = {}): FabricServices {
+  const fabric = RegionalFabric.fromConfig(config, options.arm);
   const target = config.target.connectionString;
   return {
     fabric,

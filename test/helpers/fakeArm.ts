@@ -1,0 +1,534 @@
+/**
+ * A small fake of Azure Resource Manager on 127.0.0.1, for the ARM fabric's tests. It answers in
+ * ARM's documented shapes: resources under `/subscriptions/{sub}/resourceGroups/{rg}/providers/…`,
+ * lists as `{value, nextLink?}`, errors as `{error: {code, message}}`, writes of network resources and
+ * VMs as long-running operations (PUT → 201/200 + `Azure-AsyncOperation`; DELETE → 202 + `Location`;
+ * VM actions → 202 + `Azure-AsyncOperation`), `etag`s on VNets, NICs and VMs with `If-Match` (412 when
+ * stale) and `If-None-Match: *`, subnet `ipConfigurations` computed from the NICs, a NIC's
+ * `virtualMachine` from the VMs, a VM's power state in its instance view, and 400
+ * PrivateIPAddressInUse for a static address taken in the subnet. Every request is recorded; faults
+ * (429 with Retry-After, 5xx, 409…) can be queued for the next matching requests.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+
+import type { Clock, TimerHandle } from '../../shared/clock';
+import { ArmClient } from '../../shared/fabric/arm/armClient';
+import { ArmFabricStore } from '../../shared/fabric/arm/armFabricStore';
+
+export type Json = Record<string, unknown>;
+
+export interface RecordedRequest {
+  method: string;
+  /** The path as sent (not lower-cased). */
+  path: string;
+  query: Record<string, string>;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  authorization?: string;
+  body?: unknown;
+}
+
+export interface FakeResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A fault's answer, or a function that may act (seed a competitor…) and answer, or undefined to go on. */
+export type FaultResponse = FakeResponse | ((req: RecordedRequest) => FakeResponse | undefined);
+
+interface Fault {
+  match: (req: RecordedRequest) => boolean;
+  response: FaultResponse;
+  times: number;
+}
+
+interface Operation {
+  /** How many more polls answer InProgress. */
+  pending: number;
+  status: 'Succeeded' | 'Failed';
+  error?: { code: string; message: string };
+  done: () => void;
+  finished: boolean;
+}
+
+/** Types whose writes are long-running here, as in ARM. */
+const ASYNC_TYPES = ['microsoft.network/', 'microsoft.compute/virtualmachines', 'microsoft.compute/disks'];
+/** Types with an `etag`. */
+const ETAG_TYPES = [
+  'microsoft.network/virtualnetworks',
+  'microsoft.network/networkinterfaces',
+  'microsoft.compute/virtualmachines',
+];
+
+function typeOf(id: string): string {
+  const m = /\/providers\/([^/]+\/[^/]+)\/[^/]+$/i.exec(id);
+  return m ? m[1]!.toLowerCase() : /\/resourcegroups\/[^/]+$/i.test(id) ? 'resourcegroups' : '';
+}
+
+function groupOf(id: string): string | undefined {
+  return /\/resourcegroups\/([^/]+)/i.exec(id)?.[1]?.toLowerCase();
+}
+
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+export class FakeArm {
+  readonly requests: RecordedRequest[] = [];
+  /** Resources by lower-cased id, as ARM stores them (without computed views). */
+  readonly resources = new Map<string, Json>();
+  /** VM power states (`running`, `stopped`, `deallocated`) by lower-cased VM id. */
+  readonly power = new Map<string, string>();
+  /** Polls of an async operation that answer InProgress before it ends. */
+  pollsBeforeDone = 0;
+  /** Retry-After (seconds) on 201/202 answers of long-running operations; none when undefined. */
+  lroRetryAfter: string | undefined = '0';
+  url = '';
+  #server: http.Server;
+  #faults: Fault[] = [];
+  #operations = new Map<string, Operation>();
+  #next = 1;
+  #etag = 1;
+
+  private constructor(readonly subscriptionId: string) {
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+  }
+
+  static async start(subscriptionId = '6f1c4c2a-3b5d-4e6f-8a9b-0c1d2e3f4a5b'): Promise<FakeArm> {
+    const fake = new FakeArm(subscriptionId);
+    await new Promise<void>((resolve) => fake.#server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** `/subscriptions/{sub}/resourceGroups/{rg}` + `/providers/{type}/{name}` when given. */
+  id(resourceGroup: string, type?: string, name?: string): string {
+    const group = `/subscriptions/${this.subscriptionId}/resourceGroups/${resourceGroup}`;
+    return type ? `${group}/providers/${type}/${name}` : group;
+  }
+
+  /** Stores a resource as ARM would have it (id, name, type, etag filled in). */
+  seed(id: string, resource: Json): Json {
+    const stored = this.#store(id, clone(resource), undefined);
+    if (typeOf(id) === 'microsoft.compute/virtualmachines' && !this.power.has(id.toLowerCase())) {
+      this.power.set(id.toLowerCase(), 'running');
+    }
+    return stored;
+  }
+
+  /** Answers the next `times` requests that match with `response` instead. */
+  fault(match: (req: RecordedRequest) => boolean, response: FaultResponse, times = 1): void {
+    this.#faults.push({ match, response, times });
+  }
+
+  /** The requests as `METHOD path?query` lines (query sorted), e.g. for toEqual. */
+  lines(): string[] {
+    return this.requests.map((r) => {
+      const q = Object.entries(r.query)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&');
+      return `${r.method} ${r.path.replace(this.url, '')}${q ? `?${q}` : ''}`;
+    });
+  }
+
+  /** Forgets the recorded requests. */
+  reset(): void {
+    this.requests.length = 0;
+  }
+
+  /** Back to empty: no resources, requests, faults or operations, default settings. */
+  clear(): void {
+    this.reset();
+    this.resources.clear();
+    this.power.clear();
+    this.#faults = [];
+    this.#operations.clear();
+    this.#next = 1;
+    this.#etag = 1;
+    this.pollsBeforeDone = 0;
+    this.lroRetryAfter = '0';
+  }
+
+  /** The resource as a GET answers it (with computed views), or undefined. */
+  view(id: string, expand?: string): Json | undefined {
+    const stored = this.resources.get(id.toLowerCase());
+    if (!stored) return undefined;
+    const r = clone(stored);
+    const type = typeOf(id);
+    const props = (r.properties ??= {}) as Json;
+    if (type === 'microsoft.network/virtualnetworks') {
+      for (const subnet of (props.subnets as Json[] | undefined) ?? []) {
+        const sid = `${r.id as string}/subnets/${subnet.name as string}`;
+        subnet.id = sid;
+        subnet.etag = r.etag;
+        const sp = (subnet.properties ??= {}) as Json;
+        sp.provisioningState = 'Succeeded';
+        const configs = this.#nicConfigsIn(sid);
+        if (configs.length) sp.ipConfigurations = configs.map((c) => ({ id: c.id }));
+        else delete sp.ipConfigurations;
+      }
+    }
+    if (type === 'microsoft.network/networkinterfaces') {
+      for (const c of (props.ipConfigurations as Json[] | undefined) ?? []) {
+        c.id = `${r.id as string}/ipConfigurations/${c.name as string}`;
+        ((c.properties ??= {}) as Json).provisioningState = 'Succeeded';
+      }
+      const vm = this.#vmUsing(r.id as string);
+      if (vm) props.virtualMachine = { id: vm };
+    }
+    if (type === 'microsoft.compute/virtualmachines') {
+      // ARM reports each managed disk's size in the VM's storage profile.
+      const storage = (props.storageProfile ?? {}) as Json;
+      for (const disk of [storage.osDisk, ...((storage.dataDisks as unknown[] | undefined) ?? [])] as (
+        Json | undefined
+      )[]) {
+        const id = (disk?.managedDisk as Json | undefined)?.id;
+        const size = id
+          ? (this.resources.get(String(id).toLowerCase())?.properties as Json | undefined)?.diskSizeGB
+          : undefined;
+        if (disk && size !== undefined) disk.diskSizeGB = size;
+      }
+    }
+    if (type === 'microsoft.compute/virtualmachines' && expand === 'instanceView') {
+      const power = this.power.get(id.toLowerCase()) ?? 'running';
+      props.instanceView = {
+        statuses: [
+          { code: 'ProvisioningState/succeeded', displayStatus: 'Provisioning succeeded' },
+          { code: `PowerState/${power}`, displayStatus: `VM ${power}` },
+        ],
+      };
+    }
+    return r;
+  }
+
+  #nicConfigsIn(subnetId: string): { id: string; ip?: string; nic: string }[] {
+    const out: { id: string; ip?: string; nic: string }[] = [];
+    for (const [key, nic] of this.resources) {
+      if (typeOf(key) !== 'microsoft.network/networkinterfaces') continue;
+      for (const c of ((nic.properties as Json | undefined)?.ipConfigurations as Json[] | undefined) ?? []) {
+        const cp = (c.properties ?? {}) as Json;
+        if (String((cp.subnet as Json | undefined)?.id ?? '').toLowerCase() !== subnetId.toLowerCase())
+          continue;
+        out.push({
+          id: `${nic.id as string}/ipConfigurations/${c.name as string}`,
+          ip: cp.privateIPAddress as string | undefined,
+          nic: key,
+        });
+      }
+    }
+    return out;
+  }
+
+  #vmUsing(nicId: string): string | undefined {
+    for (const [key, vm] of this.resources) {
+      if (typeOf(key) !== 'microsoft.compute/virtualmachines') continue;
+      const nics = (
+        (((vm.properties as Json | undefined)?.networkProfile as Json | undefined)?.networkInterfaces ??
+          []) as Json[]
+      ).map((n) => String(n.id).toLowerCase());
+      if (nics.includes(nicId.toLowerCase())) return vm.id as string;
+    }
+    return undefined;
+  }
+
+  #store(id: string, body: Json, location: string | undefined): Json {
+    const type = typeOf(id);
+    const name = id.split('/').pop()!;
+    const stored: Json = {
+      ...body,
+      id,
+      name,
+      ...(type === 'resourcegroups'
+        ? {}
+        : { type: id.split('/providers/')[1]!.split('/').slice(0, 2).join('/') }),
+      location: body.location ?? location,
+      properties: { ...((body.properties as Json | undefined) ?? {}), provisioningState: 'Succeeded' },
+    };
+    delete stored.etag;
+    if (ETAG_TYPES.includes(type)) stored.etag = `W/"${this.#etag++}"`;
+    this.resources.set(id.toLowerCase(), stored);
+    return stored;
+  }
+
+  #operation(then: () => void, failure?: { code: string; message: string }): string {
+    const n = String(this.#next++);
+    this.#operations.set(n, {
+      pending: this.pollsBeforeDone,
+      status: failure ? 'Failed' : 'Succeeded',
+      ...(failure ? { error: failure } : {}),
+      done: then,
+      finished: false,
+    });
+    return n;
+  }
+
+  #lroHeaders(extra: Record<string, string>): Record<string, string> {
+    return { ...extra, ...(this.lroRetryAfter !== undefined ? { 'Retry-After': this.lroRetryAfter } : {}) };
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', this.url);
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      ...(req.headers['if-match'] ? { ifMatch: String(req.headers['if-match']) } : {}),
+      ...(req.headers['if-none-match'] ? { ifNoneMatch: String(req.headers['if-none-match']) } : {}),
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(text ? { body: JSON.parse(text) as unknown } : {}),
+    };
+    this.requests.push(recorded);
+    const answer = (r: FakeResponse): void => {
+      res.writeHead(r.status, {
+        ...(r.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...r.headers,
+      });
+      res.end(r.body === undefined ? undefined : JSON.stringify(r.body));
+    };
+    const fault = this.#faults.find((f) => f.times > 0 && f.match(recorded));
+    if (fault) {
+      fault.times--;
+      const response = typeof fault.response === 'function' ? fault.response(recorded) : fault.response;
+      if (response) {
+        answer(response);
+        return;
+      }
+    }
+    try {
+      answer(this.#route(recorded));
+    } catch (err) {
+      answer({ status: 500, body: { error: { code: 'FakeError', message: String(err) } } });
+    }
+  }
+
+  #error(status: number, code: string, message: string): FakeResponse {
+    return { status, body: { error: { code, message } } };
+  }
+
+  #route(r: RecordedRequest): FakeResponse {
+    const path = r.path;
+    const op = /^\/operations\/(\d+)$/.exec(path) ?? /^\/operationResults\/(\d+)$/.exec(path);
+    if (op) return this.#poll(op[1]!, path.startsWith('/operationResults/'));
+    if (r.method === 'GET') return this.#get(r);
+    if (r.method === 'PUT') return this.#put(r);
+    if (r.method === 'DELETE') return this.#delete(r);
+    if (r.method === 'POST') return this.#action(r);
+    return this.#error(405, 'MethodNotAllowed', r.method);
+  }
+
+  #poll(n: string, location: boolean): FakeResponse {
+    const op = this.#operations.get(n);
+    if (!op) return this.#error(404, 'NotFound', `operation ${n}`);
+    if (op.pending > 0) {
+      op.pending--;
+      return location
+        ? { status: 202, headers: this.#lroHeaders({ Location: `${this.url}/operationResults/${n}` }) }
+        : { status: 200, body: { status: 'InProgress' } };
+    }
+    if (!op.finished) {
+      op.finished = true;
+      if (op.status === 'Succeeded') op.done();
+    }
+    if (location)
+      return op.status === 'Succeeded'
+        ? { status: 204 }
+        : this.#error(400, op.error!.code, op.error!.message);
+    return { status: 200, body: { status: op.status, ...(op.error ? { error: op.error } : {}) } };
+  }
+
+  #get(r: RecordedRequest): FakeResponse {
+    const path = r.path;
+    const lower = path.toLowerCase();
+    const sub = `/subscriptions/${this.subscriptionId}`.toLowerCase();
+    if (lower === `${sub}/resourcegroups`)
+      return { status: 200, body: { value: this.#all((k) => typeOf(k) === 'resourcegroups') } };
+    const inGroup = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)\/resources$/.exec(lower);
+    if (inGroup) {
+      if (!this.resources.has(`${sub}/resourcegroups/${inGroup[1]}`))
+        return this.#error(404, 'ResourceGroupNotFound', inGroup[1]!);
+      const all = this.#all((k) => typeOf(k) !== 'resourcegroups' && groupOf(k) === inGroup[1]);
+      const top = Number(r.query.$top ?? all.length);
+      return { status: 200, body: { value: all.slice(0, top) } };
+    }
+    const listAll = /^\/subscriptions\/[^/]+\/providers\/([^/]+\/[^/]+)$/.exec(lower);
+    if (listAll) return { status: 200, body: { value: this.#all((k) => typeOf(k) === listAll[1]) } };
+    const listGroup = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)\/providers\/([^/]+\/[^/]+)$/.exec(
+      lower,
+    );
+    if (listGroup) {
+      if (!this.resources.has(`${sub}/resourcegroups/${listGroup[1]}`))
+        return this.#error(404, 'ResourceGroupNotFound', listGroup[1]!);
+      return {
+        status: 200,
+        body: { value: this.#all((k) => typeOf(k) === listGroup[2] && groupOf(k) === listGroup[1]) },
+      };
+    }
+    const found = this.view(path, r.query.$expand);
+    if (!found) {
+      const group = groupOf(lower);
+      if (
+        typeOf(lower) !== 'resourcegroups' &&
+        group &&
+        !this.resources.has(`${sub}/resourcegroups/${group}`)
+      ) {
+        return this.#error(404, 'ResourceGroupNotFound', `Resource group '${group}' could not be found.`);
+      }
+      return this.#error(404, 'ResourceNotFound', `The Resource '${path}' was not found.`);
+    }
+    return { status: 200, body: found };
+  }
+
+  #all(filter: (key: string) => boolean): Json[] {
+    return [...this.resources.keys()].filter(filter).map((k) => this.view(k)!);
+  }
+
+  #precondition(r: RecordedRequest, existing: Json | undefined): FakeResponse | undefined {
+    if (r.ifNoneMatch === '*' && existing)
+      return this.#error(412, 'PreconditionFailed', 'The resource exists.');
+    if (r.ifMatch !== undefined && r.ifMatch !== '*' && existing?.etag !== r.ifMatch) {
+      return this.#error(412, 'PreconditionFailed', `The etag ${r.ifMatch} does not match.`);
+    }
+    return undefined;
+  }
+
+  #put(r: RecordedRequest): FakeResponse {
+    const id = r.path;
+    const key = id.toLowerCase();
+    const type = typeOf(key);
+    const group = groupOf(key);
+    if (
+      type !== 'resourcegroups' &&
+      group &&
+      !this.resources.has(`/subscriptions/${this.subscriptionId}/resourcegroups/${group}`.toLowerCase())
+    ) {
+      return this.#error(404, 'ResourceGroupNotFound', `Resource group '${group}' could not be found.`);
+    }
+    const existing = this.resources.get(key);
+    const failed = this.#precondition(r, existing);
+    if (failed) return failed;
+    const body = (r.body ?? {}) as Json;
+    if (type === 'microsoft.network/networkinterfaces') {
+      for (const c of ((body.properties as Json | undefined)?.ipConfigurations as Json[] | undefined) ?? []) {
+        const cp = (c.properties ?? {}) as Json;
+        const sid = String((cp.subnet as Json | undefined)?.id ?? '');
+        const taken = this.#nicConfigsIn(sid).find((x) => x.ip === cp.privateIPAddress && x.nic !== key);
+        if (taken) {
+          return this.#error(
+            400,
+            'PrivateIPAddressInUse',
+            `IP configuration ${c.name as string} is using the private IP address ${cp.privateIPAddress as string} which is already allocated to resource ${taken.id}.`,
+          );
+        }
+      }
+    }
+    const status = existing ? 200 : 201;
+    const stored = this.#store(id, body, existing?.location as string | undefined);
+    if (type === 'microsoft.compute/virtualmachines' && !existing) this.power.set(key, 'running');
+    if (!ASYNC_TYPES.some((t) => type.startsWith(t))) return { status, body: this.view(id) };
+    const n = this.#operation(() => undefined);
+    return {
+      status,
+      headers: this.#lroHeaders({
+        'Azure-AsyncOperation': `${this.url}/operations/${n}?api-version=${r.query['api-version']}`,
+      }),
+      body: stored,
+    };
+  }
+
+  #delete(r: RecordedRequest): FakeResponse {
+    const key = r.path.toLowerCase();
+    const existing = this.resources.get(key);
+    if (!existing) return { status: 204 };
+    const failed = this.#precondition(r, existing);
+    if (failed) return failed;
+    const remove = (): void => {
+      this.resources.delete(key);
+      this.power.delete(key);
+      if (typeOf(key) === 'resourcegroups') {
+        for (const k of [...this.resources.keys()]) if (groupOf(k) === groupOf(key)) this.resources.delete(k);
+      }
+    };
+    const type = typeOf(key);
+    if (type !== 'resourcegroups' && !ASYNC_TYPES.some((t) => type.startsWith(t))) {
+      remove();
+      return { status: 200 };
+    }
+    const n = this.#operation(remove);
+    return { status: 202, headers: this.#lroHeaders({ Location: `${this.url}/operationResults/${n}` }) };
+  }
+
+  #action(r: RecordedRequest): FakeResponse {
+    const m =
+      /^(.*\/providers\/microsoft\.compute\/virtualmachines\/[^/]+)\/(start|poweroff|deallocate)$/i.exec(
+        r.path,
+      );
+    if (!m) return this.#error(404, 'NotFound', r.path);
+    const key = m[1]!.toLowerCase();
+    if (!this.resources.has(key)) return this.#error(404, 'ResourceNotFound', m[1]!);
+    const state = { start: 'running', poweroff: 'stopped', deallocate: 'deallocated' }[m[2]!.toLowerCase()]!;
+    const n = this.#operation(() => this.power.set(key, state));
+    return {
+      status: 202,
+      headers: this.#lroHeaders({
+        'Azure-AsyncOperation': `${this.url}/operations/${n}?api-version=${r.query['api-version']}`,
+        Location: `${this.url}/operationResults/${n}`,
+      }),
+    };
+  }
+}
+
+/** A credential that always gives the same token, counting how often it was asked. */
+export class StaticTokenCredential implements TokenCredential {
+  calls = 0;
+  constructor(readonly token = 'test-token') {}
+  async getToken(): Promise<AccessToken> {
+    this.calls++;
+    return { token: this.token, expiresOnTimestamp: Date.now() + 3_600_000 };
+  }
+}
+
+/** A clock whose sleeps end at once (time moves by them), recording each wait. */
+export class InstantClock implements Clock {
+  readonly sleeps: number[] = [];
+  #now = Date.UTC(2026, 0, 1);
+  now(): number {
+    return this.#now;
+  }
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const t = setTimeout(fn, 0);
+    this.#now += ms;
+    return { cancel: () => clearTimeout(t) };
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.#now += ms;
+  }
+}
+
+/** An ArmFabricStore for `region` over `fake`, on an instant clock with a static token. */
+export function fakeArmStore(
+  fake: FakeArm,
+  region = 'eastus',
+  clock: Clock = new InstantClock(),
+): { store: ArmFabricStore; client: ArmClient } {
+  const client = new ArmClient({
+    endpoint: fake.url,
+    credential: new StaticTokenCredential(),
+    clock,
+    pollIntervalMs: 1,
+    retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 2 },
+  });
+  return { store: new ArmFabricStore(region, client, fake.subscriptionId), client };
+}
