@@ -1,30 +1,10 @@
 /**
- * tidemark's app settings, validated once. In Azure they are the function app's settings; locally
- * they come from local.settings.json through the local host. Every setting the code reads is here.
+ * tidemark's app settings as the app uses them. In Azure they are the function app's settings;
+ * locally they come from local.settings.json through the local host. Every setting is declared, and
+ * validated, in shared/settings.ts (docs/settings.md); this file shapes them for the code.
  */
-import { z } from 'zod';
-
 import { TidemarkError } from './errors';
-
-const schema = z.object({
-  TIDEMARK_SOURCE_REGION: z.string().min(1).default('eastus'),
-  TIDEMARK_TARGET_REGION: z.string().min(1).default('westus'),
-  /** Connection string of the source region's storage (cache account; locally also the source disks). */
-  TIDEMARK_SOURCE_STORAGE: z.string().min(1).optional(),
-  /** Connection string of the target region's storage; defaults to AzureWebJobsStorage. */
-  TIDEMARK_TARGET_STORAGE: z.string().min(1).optional(),
-  AzureWebJobsStorage: z.string().min(1).optional(),
-  /** Heartbeat interval (ms) handed to agents in their config; the agent's default is 30 s. */
-  TIDEMARK_AGENT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
-  /** Which fabric VMs, networks and disks live in: the local table-backed one, or Azure Resource Manager. */
-  TIDEMARK_FABRIC: z.enum(['local', 'arm']).default('local'),
-  /** The subscription the ARM fabric works in (required when TIDEMARK_FABRIC is arm). */
-  AZURE_SUBSCRIPTION_ID: z.uuid().optional(),
-  /** Resource Manager's endpoint (another cloud, or a test server). */
-  TIDEMARK_ARM_ENDPOINT: z.url().default('https://management.azure.com'),
-  /** Client id of the user-assigned managed identity the ARM fabric signs in with (else DefaultAzureCredential). */
-  AZURE_CLIENT_ID: z.string().min(1).optional(),
-});
+import { type ConnectionSettingName, type LoadedSettings, loadSettings } from './settings';
 
 export interface RegionConfig {
   name: string;
@@ -48,39 +28,54 @@ export interface FabricConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): TidemarkConfig {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new TidemarkError('InvalidConfig', `tidemark's app settings are invalid: ${problems}`, {
-      hint: 'See local.settings.json.example for the settings and their meaning.',
-    });
-  }
-  const s = result.data;
+  const loaded = loadSettings(env);
+  const s = loaded.values;
   return {
-    source: { name: s.TIDEMARK_SOURCE_REGION, role: 'source', connectionString: s.TIDEMARK_SOURCE_STORAGE },
+    source: {
+      name: s.TIDEMARK_SOURCE_REGION,
+      role: 'source',
+      connectionString: connectionString(loaded, 'TIDEMARK_SOURCE_STORAGE'),
+    },
     target: {
       name: s.TIDEMARK_TARGET_REGION,
       role: 'target',
-      connectionString: s.TIDEMARK_TARGET_STORAGE ?? s.AzureWebJobsStorage,
+      connectionString: connectionString(loaded, 'TIDEMARK_TARGET_STORAGE') ?? s.AzureWebJobsStorage,
     },
     agent:
       s.TIDEMARK_AGENT_HEARTBEAT_MS === undefined
         ? {}
         : { heartbeatIntervalMs: s.TIDEMARK_AGENT_HEARTBEAT_MS },
-    fabric: fabricConfig(s),
+    fabric: fabricConfig(loaded),
   };
 }
 
-function fabricConfig(s: z.output<typeof schema>): FabricConfig {
-  if (s.TIDEMARK_FABRIC === 'arm' && !s.AZURE_SUBSCRIPTION_ID) {
+/**
+ * A region's connection string. Each region's account is also the cache of the VMs replicating from
+ * it, and the agent's SAS is signed with the account key, so tidemark's own storage clients take the
+ * connection-string form only (the Functions host's blob trigger would take either).
+ */
+function connectionString(
+  loaded: LoadedSettings,
+  name: Extract<ConnectionSettingName, 'TIDEMARK_SOURCE_STORAGE' | 'TIDEMARK_TARGET_STORAGE'>,
+): string | undefined {
+  const connection = loaded.connections[name];
+  if (connection?.kind === 'identity') {
     throw new TidemarkError(
       'InvalidConfig',
-      'TIDEMARK_FABRIC is arm, but AZURE_SUBSCRIPTION_ID is not set.',
+      `${name} is set as an identity-based connection (${name}__…), but tidemark needs its connection string: ` +
+        "the agent's SAS for the cache is signed with the account key.",
       {
-        hint: 'Set AZURE_SUBSCRIPTION_ID to the subscription whose VMs tidemark protects, or TIDEMARK_FABRIC to local.',
+        hint: `Set ${name} to the account's connection string ("DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…"); infra/main.bicep does. See docs/settings.md.`,
+        details: { settings: [name] },
       },
     );
   }
+  return connection?.connectionString;
+}
+
+function fabricConfig(loaded: LoadedSettings): FabricConfig {
+  // loadSettings already refused TIDEMARK_FABRIC=arm without AZURE_SUBSCRIPTION_ID.
+  const s = loaded.values;
   return {
     kind: s.TIDEMARK_FABRIC,
     armEndpoint: s.TIDEMARK_ARM_ENDPOINT,

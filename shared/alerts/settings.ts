@@ -1,37 +1,23 @@
 /**
- * The alert hook's own app setting: `TIDEMARK_ALERT_SECRET`. When it is set, every alert must carry
- * it (query `secret` or header `x-tidemark-alert-secret`) besides the function key, so a leaked key
- * alone can't fail VMs over. Read on each request (it is one environment variable), validated with zod.
+ * The alert hook's own app setting: `TIDEMARK_ALERT_SECRET` (declared in shared/settings.ts). When it
+ * is set, every alert must carry it (query `secret` or header `x-tidemark-alert-secret`) besides the
+ * function key, so a leaked key alone can't fail VMs over. Read on each request (it is one
+ * environment variable), validated by the settings registry.
  */
 import crypto from 'node:crypto';
 
-import { z } from 'zod';
-
 import { TidemarkError } from '../errors';
+import { MIN_ALERT_SECRET_LENGTH, readSetting } from '../settings';
 
 export const ALERT_SECRET_HEADER = 'x-tidemark-alert-secret';
-export const MIN_SECRET_LENGTH = 16;
-
-const schema = z.object({
-  TIDEMARK_ALERT_SECRET: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
-  ),
-});
+export const MIN_SECRET_LENGTH = MIN_ALERT_SECRET_LENGTH;
 
 export interface AlertSettings {
   secret?: string;
 }
 
 export function readAlertSettings(env: Record<string, string | undefined> = process.env): AlertSettings {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new TidemarkError('InvalidConfig', `The alert hook's app settings are invalid: ${problems}.`, {
-      hint: 'Set TIDEMARK_ALERT_SECRET to a long random string (or remove it); see docs/alerts.md.',
-    });
-  }
-  const secret = result.data.TIDEMARK_ALERT_SECRET;
+  const secret = readSetting('TIDEMARK_ALERT_SECRET', env);
   return secret === undefined ? {} : { secret };
 }
 
