@@ -24,6 +24,7 @@ const suites: Suite[] = [
   { name: 'agent', run: async () => (await import('./agentLatency')).benchAgentLatency() },
   { name: 'rp', run: async () => (await import('./recoveryPoints')).benchRecoveryPoints() },
   { name: 'workflows', run: async () => (await import('./workflows')).benchWorkflows() },
+  { name: 'load', run: async () => (await import('./load')).benchLoad() },
 ];
 
 function parseArgs(argv: string[]): { json?: string; only?: string } {
