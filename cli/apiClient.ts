@@ -49,6 +49,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The paging fields of a list's page (DESIGN §6). */
+export interface ListPage {
+  nextLink?: string | null;
+  continuationToken?: string | null;
+}
+
+export const MAX_PAGES = 1000;
+
+/** The next page of the list at `path` after a page `body`, or undefined after the last one. */
+export function nextPageOf(path: string, body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  if (typeof body.nextLink === 'string' && body.nextLink !== '') return body.nextLink;
+  if (typeof body.continuationToken === 'string' && body.continuationToken !== '') {
+    const sep = path.includes('?') ? '&' : '?';
+    return `${path}${sep}continuationToken=${encodeURIComponent(body.continuationToken)}`;
+  }
+  return undefined;
+}
+
 function asProblem(body: unknown): CliProblem | undefined {
   if (!isRecord(body) || typeof body.detail !== 'string') return undefined;
   return body as CliProblem;
@@ -96,6 +115,31 @@ export class ApiClient {
 
   get<T>(path: string, options?: RequestOptions): Promise<ApiAnswer<T>> {
     return this.request<T>('GET', path, undefined, options);
+  }
+
+  /**
+   * Every item of a paged list (`GET /api/vms`, `/api/jobs`, `…/recovery-points`): the items under
+   * `field` of each page, following `nextLink` (or, from an API without it, `continuationToken`)
+   * until the last page. At most `maxPages` pages, so a server that loops cannot hang the CLI.
+   */
+  async getAll<T>(path: string, field: string, maxPages = MAX_PAGES): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | undefined = path;
+    for (let page = 0; next !== undefined; page++) {
+      if (page >= maxPages) {
+        throw new CliError(
+          EXIT.system,
+          `GET ${path} gave more than ${maxPages} pages.`,
+          'Narrow the list (e.g. --region), or check that --url points at a tidemark host.',
+          { code: 'InvalidResponse' },
+        );
+      }
+      const { body } = await this.get<ListPage>(next);
+      const got = isRecord(body) ? body[field] : undefined;
+      if (Array.isArray(got)) items.push(...(got as T[]));
+      next = nextPageOf(path, body);
+    }
+    return items;
   }
 
   post<T>(path: string, body?: unknown): Promise<ApiAnswer<T>> {

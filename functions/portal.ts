@@ -110,11 +110,31 @@ function portalFiles(): Map<string, PortalFile> {
   return cachedFiles;
 }
 
-const NOT_FOUND: HttpResponseInit = {
-  status: 404,
-  headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
-  body: 'Not found\n',
-};
+/** A path that names no portal file: problem+json, as every other 4xx of the API. */
+function notFound(req: HttpRequest): HttpResponseInit {
+  let pathname: string | undefined;
+  try {
+    pathname = new URL(req.url).pathname;
+  } catch {
+    pathname = undefined;
+  }
+  return {
+    status: 404,
+    headers: {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    },
+    body: JSON.stringify({
+      type: 'urn:tidemark:error:NotFound',
+      title: 'Not found',
+      status: 404,
+      detail: 'The portal has no such file.',
+      code: 'NotFound',
+      ...(pathname !== undefined ? { instance: pathname } : {}),
+    }),
+  };
+}
 
 /** GET|HEAD /api/portal/{*path}: one of the portal's files; `/api/portal` redirects to `/api/portal/`. */
 export async function portal(req: HttpRequest): Promise<HttpResponseInit> {
@@ -128,12 +148,12 @@ export async function portal(req: HttpRequest): Promise<HttpResponseInit> {
     }
   }
   const file = resolvePortalFile(portalFiles(), routePath);
-  if (!file) return NOT_FOUND;
+  if (!file) return notFound(req);
   let body: Buffer;
   try {
     body = await fs.promises.readFile(file.absolutePath);
   } catch {
-    return NOT_FOUND;
+    return notFound(req);
   }
   const etag = etagOf(body);
   const headers: Record<string, string> = {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { TidemarkError } from '../shared/errors';
 import { loadConfig } from '../shared/config';
-import { checkName } from '../shared/fabric/names';
+import { checkName, type FabricNameKind, nameMessage } from '../shared/fabric/names';
 import { type FabricServices, fabricServices } from '../shared/fabric/services';
 import { readJsonBody } from '../shared/http/body';
 import { json, withProblems } from '../shared/http/handler';
@@ -17,20 +17,24 @@ import { policySchema } from '../shared/recoveryPoints/policy';
 
 let services: FabricServices | undefined;
 
+/** A name by Azure's rule for `kind`, checked in the schema so a bad one is listed in `errors`. */
+function named(kind: FabricNameKind): z.ZodType<string> {
+  return z.string().superRefine((name, ctx) => {
+    const message = nameMessage(kind, name);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+}
+
 const enableBodySchema = z.strictObject({
-  targetResourceGroup: z.string().min(1).optional(),
-  targetVnet: z.string().min(1).optional(),
-  targetAvailabilitySet: z.string().min(1).optional(),
+  targetResourceGroup: named('resourceGroup').optional(),
+  targetVnet: named('virtualNetwork').optional(),
+  targetAvailabilitySet: named('availabilitySet').optional(),
   policy: policySchema.strict().optional(),
 });
 
-/** The body as JSON (empty: no overrides); InvalidRequest when it is not JSON or not valid. */
-async function readEnableBody(req: HttpRequest): Promise<z.output<typeof enableBodySchema>> {
-  const body = await readJsonBody(req, enableBodySchema, { emptyBody: {} });
-  if (body.targetResourceGroup) checkName('resourceGroup', body.targetResourceGroup);
-  if (body.targetVnet) checkName('virtualNetwork', body.targetVnet);
-  if (body.targetAvailabilitySet) checkName('availabilitySet', body.targetAvailabilitySet);
-  return body;
+/** The body as JSON (empty: no overrides); InvalidRequest listing every bad field otherwise. */
+function readEnableBody(req: HttpRequest): Promise<z.output<typeof enableBodySchema>> {
+  return readJsonBody(req, enableBodySchema, { emptyBody: {} });
 }
 
 /**

@@ -1,12 +1,27 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { z } from 'zod';
 
 import { loadConfig } from '../shared/config';
-import { checkName } from '../shared/fabric/names';
+import { checkName, nameMessage } from '../shared/fabric/names';
 import { type FabricServices, fabricServices } from '../shared/fabric/services';
 import { putVmBodySchema, putVmInput } from '../shared/fabric/vmRequest';
-import { describeVm, listVmSummaries, type VmViewSources } from '../shared/fabric/vmViews';
-import { readJsonBody } from '../shared/http/body';
+import {
+  describeVm,
+  listVmPage,
+  type VmCursor,
+  type VmListQuery,
+  type VmViewSources,
+} from '../shared/fabric/vmViews';
+import { readJsonBody, validate } from '../shared/http/body';
 import { json, withProblems } from '../shared/http/handler';
+import {
+  DEFAULT_TOP,
+  encodeToken,
+  pageLinks,
+  queryValues,
+  tokenSchema,
+  topSchema,
+} from '../shared/http/paging';
 import { classifyError } from '../shared/http/problem';
 import { findProtectedItem } from '../shared/workflows/findItem';
 
@@ -50,10 +65,55 @@ function vmParams(req: HttpRequest): { resourceGroup: string; vm: string } {
   };
 }
 
-/** GET /api/vms[?region=]: the VMs of every region (or one), with NBD endpoint and protection summary. */
+const cursorSchema: z.ZodType<VmCursor> = z.strictObject({
+  region: z.string().min(1).max(100),
+  resourceGroup: z.string().refine((n) => nameMessage('resourceGroup', n) === undefined),
+  name: z.string().refine((n) => nameMessage('virtualMachine', n) === undefined),
+});
+
+/** The list's query for the fabric's `regions` (lower-case): an unknown region is named in `errors`. */
+function listQuerySchema(regions: readonly string[]) {
+  return z.object({
+    top: topSchema.optional(),
+    continuationToken: tokenSchema(cursorSchema).optional(),
+    region: z
+      .string()
+      .transform((r) => r.trim())
+      .superRefine((r, ctx) => {
+        // An empty `?region=` means every region, as before paging.
+        if (r !== '' && !regions.includes(r.toLowerCase()))
+          ctx.addIssue({ code: 'custom', message: `must be one of ${regions.join(', ')}` });
+      })
+      .optional(),
+  });
+}
+
+const LIST_QUERY_KEYS = ['top', 'continuationToken', 'region'] as const;
+
+/** The list's query, validated against the fabric's regions: 400 naming each bad parameter. */
+export function parseVmListQuery(query: URLSearchParams, regions: readonly string[]): VmListQuery {
+  const parsed = validate(listQuerySchema(regions), queryValues(query, LIST_QUERY_KEYS), 'query');
+  return {
+    top: parsed.top ?? DEFAULT_TOP,
+    ...(parsed.continuationToken ? { after: parsed.continuationToken } : {}),
+    ...(parsed.region ? { region: parsed.region } : {}),
+  };
+}
+
+/**
+ * GET /api/vms[?region=&top=&continuationToken=]: the VMs of every region (or one), source region
+ * first, then by group and name, with NBD endpoint and protection summary, a page at a time:
+ * `{vms, continuationToken?, nextLink?}`. 400 for a bad parameter.
+ */
 export async function listVms(req: HttpRequest): Promise<HttpResponseInit> {
-  const region = req.query.get('region') || undefined;
-  return json(200, { vms: await listVmSummaries(sources(), region) });
+  const src = sources();
+  const query = parseVmListQuery(req.query, src.fabric.names());
+  const page = await listVmPage(src, query);
+  const token = page.next ? encodeToken(page.next) : null;
+  return json(200, {
+    vms: page.vms,
+    ...pageLinks(new URL(req.url).pathname, { region: query.region }, query.top, token),
+  });
 }
 
 /** GET /api/vms/{rg}/{vm}: the VM with its NICs, disks, NBD endpoint and protected item. */

@@ -3,7 +3,7 @@
 // page rebuilt from it when its data changes (docs/portal.md).
 
 import { actionById, allowedActions, confirmationFor } from './lib/actions.js';
-import { ApiError, apiBaseFor, createApi } from './lib/api.js';
+import { ApiError, apiBaseFor, createApi, listAll } from './lib/api.js';
 import {
   formatAgo,
   formatBytes,
@@ -312,9 +312,12 @@ async function refresh(options = {}) {
   state.polling = true;
   try {
     tick++;
-    const [vms, jobs] = await Promise.all([call('GET', 'vms'), call('GET', 'jobs')]);
-    state.vms = Array.isArray(vms.vms) ? vms.vms : [];
-    const nextJobs = Array.isArray(jobs.jobs) ? jobs.jobs : [];
+    // Every page of both lists (docs/portal.md), a thousand items a request.
+    const [vms, nextJobs] = await Promise.all([
+      listAll(call, 'vms?top=1000', 'vms'),
+      listAll(call, 'jobs?top=1000', 'jobs'),
+    ]);
+    state.vms = vms;
     if (state.jobsLoaded) for (const line of jobChanges(state.jobsById, nextJobs, jobName)) announce(line);
     state.jobs = nextJobs;
     state.jobsById = new Map(nextJobs.map((/** @type {Job} */ j) => [j.id, j]));
@@ -355,9 +358,9 @@ async function refreshDetail(withPoints) {
   }
   if (!withPoints && state.points) return;
   try {
-    const answer = await call('GET', vmRoute(selected, 'recovery-points'));
+    const points = await listAll(call, `${vmRoute(selected, 'recovery-points')}?top=1000`, 'recoveryPoints');
     if (state.selected !== selected) return;
-    state.points = Array.isArray(answer.recoveryPoints) ? answer.recoveryPoints : [];
+    state.points = points;
     state.pointsProblem = null;
   } catch (err) {
     if (state.selected !== selected) return;

@@ -1,8 +1,9 @@
 /** `tidemark job list|show|watch` (GET /api/jobs, /api/jobs/{id}) and `tidemark health`. */
 import type { Command } from 'commander';
 
-import type { Job } from '../../shared/jobs/types';
+import { JOB_STATES, type Job, type JobState } from '../../shared/jobs/types';
 import { jobPath } from '../apiClient';
+import { formatVmRef, parseVmRef, type VmRef } from '../args';
 import { CliError, EXIT, usageError } from '../errors';
 import { formatValue, jobDetail, jobListTable, table } from '../format';
 import { type CtxFactory, printJson, waitForJob } from './context';
@@ -13,6 +14,20 @@ export function parseJobId(text: string): string {
     throw usageError(`"${text}" is not a job id.`, '`tidemark job list` lists the jobs and their ids.');
   }
   return text;
+}
+
+/** --state of `job list`: a job state, any case. */
+export function parseJobState(text: string): JobState {
+  const state = JOB_STATES.find((s) => s.toLowerCase() === text.trim().toLowerCase());
+  if (!state) {
+    throw usageError(`--state "${text}" is not a job state.`, `Use one of ${JOB_STATES.join(', ')}.`);
+  }
+  return state;
+}
+
+interface JobListOptions {
+  state?: JobState;
+  vm?: VmRef;
 }
 
 interface Health {
@@ -26,12 +41,18 @@ export function registerJob(program: Command, context: CtxFactory): void {
 
   job
     .command('list')
-    .description('list the jobs, newest first')
-    .action(async (_options: unknown, cmd: Command) => {
+    .description('list the jobs, newest first (every page)')
+    .option('--state <state>', `only jobs in this state: ${JOB_STATES.join(', ')}`, parseJobState)
+    .option('--vm <rg/vm>', "only this VM's jobs: RESOURCE_GROUP/NAME", parseVmRef)
+    .action(async (options: JobListOptions, cmd: Command) => {
       const ctx = context(cmd);
-      const { body } = await ctx.client.get<{ jobs: Job[] }>('/api/jobs');
-      if (ctx.json) printJson(ctx, body);
-      else ctx.out.out(jobListTable(body.jobs ?? []));
+      const params = new URLSearchParams();
+      if (options.state) params.set('state', options.state);
+      if (options.vm) params.set('vm', formatVmRef(options.vm));
+      const query = params.size > 0 ? `?${params.toString()}` : '';
+      const jobs = await ctx.client.getAll<Job>(`/api/jobs${query}`, 'jobs');
+      if (ctx.json) printJson(ctx, { jobs });
+      else ctx.out.out(jobListTable(jobs));
     });
 
   job

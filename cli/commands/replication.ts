@@ -49,28 +49,9 @@ export function enableBody(options: EnableOptions): Record<string, unknown> {
   };
 }
 
-interface RecoveryPointPage {
-  recoveryPoints?: RecoveryPointRow[];
-  nextLink?: string | null;
-  continuationToken?: string | null;
-}
-
-const MAX_PAGES = 1000;
-
 /** Every recovery point of `vm`, newest first, following nextLink / continuationToken. */
-export async function listRecoveryPoints(ctx: Ctx, vm: VmRef): Promise<RecoveryPointRow[]> {
-  const path = vmPath(vm, 'recovery-points');
-  const points: RecoveryPointRow[] = [];
-  let next: string | undefined = path;
-  for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
-    const { body }: { body: RecoveryPointPage } = await ctx.client.get<RecoveryPointPage>(next);
-    points.push(...(body.recoveryPoints ?? []));
-    if (body.nextLink) next = body.nextLink;
-    else if (body.continuationToken)
-      next = `${path}?continuationToken=${encodeURIComponent(body.continuationToken)}`;
-    else next = undefined;
-  }
-  return points;
+export function listRecoveryPoints(ctx: Ctx, vm: VmRef): Promise<RecoveryPointRow[]> {
+  return ctx.client.getAll<RecoveryPointRow>(vmPath(vm, 'recovery-points'), 'recoveryPoints');
 }
 
 export function registerReplication(program: Command, context: CtxFactory): void {
@@ -149,9 +130,8 @@ export function registerReplication(program: Command, context: CtxFactory): void
     .action(async (options: { region?: string }, cmd: Command) => {
       const ctx = context(cmd);
       const query = options.region ? `?region=${encodeURIComponent(options.region)}` : '';
-      const { body } = await ctx.client.get<{ vms: VmSummary[] }>(`/api/vms${query}`);
-      const vms = body.vms ?? [];
-      if (ctx.json) printJson(ctx, { ...body, vms: vms.filter((vm) => vm.protection) });
+      const vms = await ctx.client.getAll<VmSummary>(`/api/vms${query}`, 'vms');
+      if (ctx.json) printJson(ctx, { vms: vms.filter((vm) => vm.protection) });
       else ctx.out.out(replicationListTable(vms));
     });
 

@@ -33,14 +33,14 @@ export function registerVm(program: Command, context: CtxFactory): void {
   const vm = program.command('vm').description('the VMs of the fabric, in every region');
 
   vm.command('list')
-    .description('list the VMs, source region first, with their replication summary')
+    .description('list the VMs, source region first, with their replication summary (every page)')
     .option('--region <region>', 'only this region (e.g. eastus)')
     .action(async (options: ListOptions, cmd: Command) => {
       const ctx = context(cmd);
       const query = options.region ? `?region=${encodeURIComponent(options.region)}` : '';
-      const { body } = await ctx.client.get<{ vms: VmSummary[] }>(`/api/vms${query}`);
-      if (ctx.json) printJson(ctx, body);
-      else ctx.out.out(vmListTable(body.vms ?? []));
+      const vms = await ctx.client.getAll<VmSummary>(`/api/vms${query}`, 'vms');
+      if (ctx.json) printJson(ctx, { vms });
+      else ctx.out.out(vmListTable(vms));
     });
 
   vm.command('show')

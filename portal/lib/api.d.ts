@@ -20,6 +20,21 @@ export function createApi(options: {
   getKey: () => string | null;
   fetch?: typeof globalThis.fetch;
 }): ApiClient;
+/**
+ * Every item of one of the API's paged lists (`vms`, `jobs`, `…/recovery-points`): the items under
+ * `field` of each page, following the answer's `nextLink` to the last page (at most `maxPages`).
+ * @param {(method: string, route: string) => Promise<any>} request `ApiClient.request`, or a wrapper of it
+ * @param {string} route the first page, below the API base (`vms?top=1000`)
+ * @param {string} field `vms`, `jobs`, `recoveryPoints`
+ * @param {number} [maxPages]
+ * @returns {Promise<any[]>}
+ */
+export function listAll(
+  request: (method: string, route: string) => Promise<any>,
+  route: string,
+  field: string,
+  maxPages?: number,
+): Promise<any[]>;
 /** An answer that was not 2xx (or no answer at all: status 0). */
 export class ApiError extends Error {
   /**
@@ -29,6 +44,8 @@ export class ApiError extends Error {
   problem: import('./requests.js').ProblemView;
   status: number;
 }
+/** How many pages `listAll` reads at most (with `top=1000`, 100 000 items). */
+export const MAX_LIST_PAGES: 100;
 export type ApiClient = {
   /**
    *   `route` is below the API base (`vms`, `jobs/{id}`); resolves with the parsed JSON body.

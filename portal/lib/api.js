@@ -78,3 +78,30 @@ export function createApi(options) {
     },
   };
 }
+
+/** How many pages `listAll` reads at most (with `top=1000`, 100 000 items). */
+export const MAX_LIST_PAGES = 100;
+
+/**
+ * Every item of one of the API's paged lists (`vms`, `jobs`, `…/recovery-points`): the items under
+ * `field` of each page, following the answer's `nextLink` to the last page (at most `maxPages`).
+ * @param {(method: string, route: string) => Promise<any>} request `ApiClient.request`, or a wrapper of it
+ * @param {string} route the first page, below the API base (`vms?top=1000`)
+ * @param {string} field `vms`, `jobs`, `recoveryPoints`
+ * @param {number} [maxPages]
+ * @returns {Promise<any[]>}
+ */
+export async function listAll(request, route, field, maxPages = MAX_LIST_PAGES) {
+  /** @type {any[]} */
+  const items = [];
+  /** @type {string | null} */
+  let next = route;
+  for (let page = 0; next !== null && page < maxPages; page++) {
+    const body = await request('GET', next);
+    const got = body && typeof body === 'object' ? body[field] : undefined;
+    if (Array.isArray(got)) items.push(...got);
+    // nextLink is a path from the host's root (`/api/vms?…`): it resolves against the API base.
+    next = body && typeof body.nextLink === 'string' && body.nextLink !== '' ? body.nextLink : null;
+  }
+  return items;
+}

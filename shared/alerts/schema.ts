@@ -143,7 +143,11 @@ function checkCommonSchema(body: unknown): void {
     `The alert is not in Azure Monitor's common alert schema (${what}; expected "${COMMON_SCHEMA_ID}").`,
     {
       hint: ENABLE_COMMON_SCHEMA,
-      details: { errors: [{ path: 'schemaId', message: `must be "${COMMON_SCHEMA_ID}"` }], schemaId },
+      // Only a string is echoed back: any other value is the sender's and may be anything (huge, deep).
+      details: {
+        errors: [{ path: 'schemaId', message: `must be "${COMMON_SCHEMA_ID}"` }],
+        ...(typeof schemaId === 'string' ? { schemaId } : {}),
+      },
     },
   );
 }

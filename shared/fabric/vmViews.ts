@@ -4,6 +4,7 @@
  */
 import type { Direction } from '../direction';
 import { TidemarkError } from '../errors';
+import { BAD_TOKEN, compareText, pageOf } from '../http/paging';
 import type { ProtectedItem, ProtectedItemStore, ProtectionTarget, VmRef } from '../protectedItems';
 import type { AgentEndpoint } from './agentEndpoints';
 import { nameKey } from './names';
@@ -213,6 +214,17 @@ export async function describeVm(src: VmViewSources, resourceGroup: string, name
   };
 }
 
+/** Group, then name, ignoring case as Azure does, by code unit (the same order in every process). */
+function byGroupAndName(
+  a: { resourceGroup: string; name: string },
+  b: { resourceGroup: string; name: string },
+): number {
+  return (
+    compareText(nameKey(a.resourceGroup), nameKey(b.resourceGroup)) ||
+    compareText(nameKey(a.name), nameKey(b.name))
+  );
+}
+
 /** Every VM of `region` (or of every region, source first), by group and name, with NBD endpoint and protection. */
 export async function listVmSummaries(src: VmViewSources, region?: string): Promise<VmSummary[]> {
   const regions = region === undefined ? src.fabric.names() : [src.fabric.regions.get(region).name];
@@ -225,7 +237,7 @@ export async function listVmSummaries(src: VmViewSources, region?: string): Prom
         ]);
         const byVm = new Map(endpoints.map((e) => [vmKey(e.resourceGroup, e.vm), e]));
         return vms
-          .sort((a, b) => vmKey(a.resourceGroup, a.name).localeCompare(vmKey(b.resourceGroup, b.name)))
+          .sort(byGroupAndName)
           .map((vm) => ({ vm, endpoint: byVm.get(vmKey(vm.resourceGroup, vm.name)) }));
       }),
     ),
@@ -246,4 +258,56 @@ export async function listVmSummaries(src: VmViewSources, region?: string): Prom
       protection: view ? { state: view.state, health: view.health, rpoSeconds: view.rpoSeconds } : null,
     };
   });
+}
+
+/** Where a page of VMs ended: the last VM's region, group and name (the list's sort keys). */
+export interface VmCursor {
+  region: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export interface VmListQuery {
+  /** A page's size. */
+  top: number;
+  /** The last VM of the page before. */
+  after?: VmCursor;
+  /** Only this region's VMs (any case); every region's when absent. */
+  region?: string;
+}
+
+export interface VmPage {
+  vms: VmSummary[];
+  /** The cursor of the next page; null on the last one. */
+  next: VmCursor | null;
+}
+
+/**
+ * One page of the VMs in the order of listVmSummaries: the source region first, then by group and
+ * name. A cursor whose region the fabric does not know is InvalidRequest (it is not a token this API
+ * gave out).
+ */
+export async function listVmPage(src: VmViewSources, query: VmListQuery): Promise<VmPage> {
+  const order = src.fabric.names();
+  const regionIndex = (name: string): number => order.findIndex((r) => r === name.toLowerCase());
+  const { after } = query;
+  const afterIndex = after ? regionIndex(after.region) : -1;
+  if (after && afterIndex < 0) {
+    throw new TidemarkError('InvalidRequest', `The query is invalid: continuationToken: ${BAD_TOKEN}.`, {
+      details: { errors: [{ path: 'continuationToken', message: BAD_TOKEN }] },
+    });
+  }
+  const vms = await listVmSummaries(src, query.region);
+  const isAfter = after
+    ? (vm: VmSummary): boolean => {
+        const index = regionIndex(vm.region);
+        return index > afterIndex || (index === afterIndex && byGroupAndName(vm, after) > 0);
+      }
+    : undefined;
+  const page = pageOf(vms, query.top, isAfter);
+  const last = page.last;
+  return {
+    vms: page.items,
+    next: last ? { region: last.region, resourceGroup: last.resourceGroup, name: last.name } : null,
+  };
 }

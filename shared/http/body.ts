@@ -40,8 +40,19 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 }
 
 /**
+ * Whether a Content-Type names JSON: `application/json` or a `+json` type such as
+ * `application/problem+json`, whatever its parameters (`; charset=utf-8`).
+ */
+export function isJsonContentType(contentType: string): boolean {
+  const type = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
+}
+
+/**
  * Reads the body as JSON and validates it; InvalidRequest for a non-JSON or invalid body, and for an
- * empty one unless `emptyBody` says what an empty body means (it is validated like any other).
+ * empty one unless `emptyBody` says what an empty body means (it is validated like any other). A body
+ * sent with a Content-Type that is not JSON (a form, text, XML) is refused however it reads: the
+ * sender meant something else. A body without a Content-Type is read as JSON.
  */
 export async function readJsonBody<S extends z.ZodType>(
   req: HttpRequest,
@@ -51,6 +62,18 @@ export async function readJsonBody<S extends z.ZodType>(
   const text = await req.text();
   if (text.trim() === '' && 'emptyBody' in options)
     return validate(schema, options.emptyBody, 'request body');
+  const contentType = req.headers.get('content-type');
+  if (text.trim() !== '' && contentType !== null && !isJsonContentType(contentType)) {
+    const shown = contentType.length > 100 ? `${contentType.slice(0, 100)}…` : contentType;
+    throw new TidemarkError(
+      'InvalidRequest',
+      `The request body must be JSON (Content-Type: application/json), not ${JSON.stringify(shown)}.`,
+      {
+        hint: 'Send the body as JSON with the header "Content-Type: application/json".',
+        details: { errors: [{ path: '(content-type)', message: 'must be application/json' }] },
+      },
+    );
+  }
   if (text.trim() === '') {
     throw new TidemarkError('InvalidRequest', 'The request body is empty; send a JSON object.', {
       details: { errors: [{ path: '(body)', message: 'required' }] },

@@ -103,6 +103,24 @@ export function problemFor(
   return problem;
 }
 
+/**
+ * The problem as JSON text. Details come from the request at times (a name, a value that was
+ * wrong); one JSON cannot write (nested too deep, a cycle, a BigInt) is left out rather than failing
+ * the answer, so an error answer is always problem+json.
+ */
+function problemText(problem: ProblemDetails): string {
+  try {
+    return JSON.stringify(problem);
+  } catch {
+    const { details: _details, errors, ...rest } = problem;
+    try {
+      return JSON.stringify({ ...rest, ...(errors ? { errors } : {}) });
+    } catch {
+      return JSON.stringify(rest);
+    }
+  }
+}
+
 export function problemResponse(
   error: unknown,
   context: { instance?: string; invocationId?: string } = {},
@@ -111,6 +129,6 @@ export function problemResponse(
   return {
     status: problem.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE },
-    body: JSON.stringify(problem),
+    body: problemText(problem),
   };
 }

@@ -311,6 +311,99 @@ describe('requests', () => {
     ).toEqual(['rp-1-3', 'rp-1-2', 'rp-1-1']);
   });
 
+  it('vm list, replication list and job list follow nextLink; --json prints every page joined', async () => {
+    const vm = (name: string, protection: object | null = null): object => ({
+      resourceGroup: 'rg',
+      name,
+      region: 'eastus',
+      size: 'Standard_B1s',
+      powerState: 'Running',
+      disks: 1,
+      nbd: null,
+      protection,
+    });
+    const protectedVm = vm('b', { state: 'Protected', health: 'Healthy', rpoSeconds: 3 });
+    const vmPages: Route = (call) =>
+      call.url.includes('continuationToken=t1')
+        ? { status: 200, body: { vms: [protectedVm] } }
+        : {
+            status: 200,
+            body: {
+              vms: [vm('a')],
+              continuationToken: 't1',
+              nextLink: '/api/vms?region=eastus&top=1&continuationToken=t1',
+            },
+          };
+    const listed = await tidemark(['vm', 'list', '--region', 'eastus', '--json'], vmPages);
+    expect(listed.code).toBe(0);
+    expect(listed.calls.map((c) => c.url)).toEqual([
+      'http://127.0.0.1:7071/api/vms?region=eastus',
+      'http://127.0.0.1:7071/api/vms?region=eastus&top=1&continuationToken=t1',
+    ]);
+    expect(JSON.parse(listed.out.text())).toEqual({ vms: [vm('a'), protectedVm] });
+
+    const replication = await tidemark(['replication', 'list', '--region', 'eastus', '--json'], vmPages);
+    expect(replication.calls).toHaveLength(2);
+    expect(JSON.parse(replication.out.text())).toEqual({ vms: [protectedVm] });
+    const table = await tidemark(['replication', 'list'], vmPages);
+    expect(table.code).toBe(0);
+    expect(table.out.text()).toMatch(/^rg +b +eastus +Protected/m);
+
+    const jobs = await tidemark(
+      ['job', 'list', '--state', 'succeeded', '--vm', 'shop-rg/web1', '--json'],
+      (call) =>
+        call.url.includes('continuationToken')
+          ? { status: 200, body: { jobs: [job('Succeeded')] } }
+          : {
+              status: 200,
+              body: {
+                jobs: [{ ...job('Succeeded'), id: 'failover-shop-rg-web1-x' }],
+                continuationToken: 'abc',
+                nextLink: '/api/jobs?state=Succeeded&vm=shop-rg%2Fweb1&top=1&continuationToken=abc',
+              },
+            },
+    );
+    expect(jobs.code).toBe(0);
+    expect(jobs.calls.map((c) => c.url)).toEqual([
+      'http://127.0.0.1:7071/api/jobs?state=Succeeded&vm=shop-rg%2Fweb1',
+      'http://127.0.0.1:7071/api/jobs?state=Succeeded&vm=shop-rg%2Fweb1&top=1&continuationToken=abc',
+    ]);
+    expect((JSON.parse(jobs.out.text()) as { jobs: Job[] }).jobs.map((j) => j.id)).toEqual([
+      'failover-shop-rg-web1-x',
+      'enable-shop-rg-web1',
+    ]);
+  });
+
+  it('follows a continuationToken when a page has no nextLink, and stops a list that never ends', async () => {
+    const token = await tidemark(['job', 'list', '--json'], (call) =>
+      call.url.includes('continuationToken')
+        ? { status: 200, body: { jobs: [job('Failed')] } }
+        : { status: 200, body: { jobs: [job('Succeeded')], continuationToken: 'x y' } },
+    );
+    expect(token.calls.map((c) => c.url)).toEqual([
+      'http://127.0.0.1:7071/api/jobs',
+      'http://127.0.0.1:7071/api/jobs?continuationToken=x%20y',
+    ]);
+    const endless = await tidemark(['vm', 'list'], () => ({
+      status: 200,
+      body: { vms: [], nextLink: '/api/vms?continuationToken=again' },
+    }));
+    expect(endless.code).toBe(2);
+    expect(endless.out.errText()).toMatch(/more than 1000 pages/);
+  });
+
+  it('job list refuses a bad --state or --vm before any request', async () => {
+    for (const args of [
+      ['job', 'list', '--state', 'Done'],
+      ['job', 'list', '--vm', 'web1'],
+    ]) {
+      const { code, calls, out } = await tidemark(args);
+      expect(code).toBe(1);
+      expect(calls).toEqual([]);
+      expect(out.stderr[0]).toMatch(/^error: /);
+    }
+  });
+
   it('replication show refuses a VM that is not protected (exit 1)', async () => {
     const { code, out } = await tidemark(['replication', 'show', 'shop-rg/web1'], () => ({
       status: 200,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ApiError, apiBaseFor, createApi } from '../../../portal/lib/api.js';
+import { ApiError, apiBaseFor, createApi, listAll } from '../../../portal/lib/api.js';
 
 interface Seen {
   url: string;
@@ -118,5 +118,44 @@ describe('portal API client', () => {
     const net = await rejection(down.request('GET', 'vms'));
     expect(net.status).toBe(0);
     expect(net.problem.detail).toBe('fetch failed');
+  });
+
+  it('listAll reads every page of a list, following nextLink from the host root', async () => {
+    const seen: Seen[] = [];
+    const pages: Record<string, object> = {
+      'http://h/api/jobs?top=1000': {
+        jobs: [{ id: 'a' }],
+        continuationToken: 't',
+        nextLink: '/api/jobs?top=1000&continuationToken=t',
+      },
+      'http://h/api/jobs?top=1000&continuationToken=t': { jobs: [{ id: 'b' }] },
+    };
+    const api = createApi({
+      base: 'http://h/api/',
+      getKey: () => 'k',
+      fetch: (async (url: string | URL | Request, init?: RequestInit) => {
+        seen.push({ url: String(url), init: init ?? {} });
+        return new Response(JSON.stringify(pages[String(url)] ?? {}), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
+      }) as typeof fetch,
+    });
+    await expect(listAll(api.request, 'jobs?top=1000', 'jobs')).resolves.toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(seen.map((s) => s.url)).toEqual(Object.keys(pages));
+  });
+
+  it('listAll stops after maxPages, and a failed page rejects', async () => {
+    let calls = 0;
+    const endless = async (): Promise<unknown> => {
+      calls++;
+      return { vms: [calls], nextLink: '/api/vms?continuationToken=again' };
+    };
+    await expect(listAll(endless, 'vms', 'vms', 3)).resolves.toEqual([1, 2, 3]);
+    expect(calls).toBe(3);
+    const failing = async (): Promise<unknown> => {
+      throw new ApiError({ title: 'Unauthorized', detail: '', errors: [], status: 401 });
+    };
+    await expect(listAll(failing, 'vms', 'vms')).rejects.toBeInstanceOf(ApiError);
   });
 });
