@@ -24,8 +24,9 @@ import {
 } from '../shared/http/paging';
 import { classifyError } from '../shared/http/problem';
 import { findProtectedItem } from '../shared/workflows/findItem';
+import { workflowServices } from '../shared/workflows/services';
 
-let services: (FabricServices & Pick<VmViewSources, 'findItem'>) | undefined;
+let services: (FabricServices & Pick<VmViewSources, 'findItem' | 'reverseItems'>) | undefined;
 
 /**
  * A VM's item in either direction. The reverse items live in the source region: when it is down, a
@@ -52,7 +53,10 @@ function sources(): VmViewSources {
     const fabric = fabricServices(config);
     const bothRegions = Boolean(config.source.connectionString && config.target.connectionString);
     const findItem: VmViewSources['findItem'] = (rg, vm) => findItemOrForward(fabric.protectedItems, rg, vm);
-    services = { ...fabric, ...(bothRegions ? { findItem } : {}) };
+    services = {
+      ...fabric,
+      ...(bothRegions ? { findItem, reverseItems: workflowServices('reverse').items } : {}),
+    };
   }
   return { ...services, now: Date.now() };
 }

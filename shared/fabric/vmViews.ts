@@ -101,6 +101,8 @@ export interface VmViewSources {
   vms: VmService;
   /** The target region's protected items; absent when there is none to read. */
   protectedItems?: ProtectedItemStore;
+  /** Items replicating back after a failover (in the source region); a list that fails is left out. */
+  reverseItems?: ProtectedItemStore;
   /** Finds a VM's item in either direction (shared/workflows/findItem.ts); else `protectedItems` is read. */
   findItem?: (
     resourceGroup: string,
@@ -241,9 +243,13 @@ export async function listVmSummaries(src: VmViewSources, region?: string): Prom
           .map((vm) => ({ vm, endpoint: byVm.get(vmKey(vm.resourceGroup, vm.name)) }));
       }),
     ),
-    src.protectedItems?.list() ?? Promise.resolve([]),
+    Promise.all([
+      src.protectedItems?.list() ?? [],
+      // The source region may be down: its VMs then show without their reverse items.
+      src.reverseItems?.list().catch(() => []) ?? [],
+    ]),
   ]);
-  const itemByVm = new Map(items.map((i) => [vmKey(i.resourceGroup, i.vm), i]));
+  const itemByVm = new Map(items.flat().map((i) => [vmKey(i.resourceGroup, i.vm), i]));
   return perRegion.flat().map(({ vm, endpoint }) => {
     const item = itemByVm.get(vmKey(vm.resourceGroup, vm.name));
     const view = item && protectionView(item, src.now);

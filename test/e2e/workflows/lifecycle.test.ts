@@ -238,6 +238,13 @@ describe.skipIf(tools.skip)(`a VM's whole DR life through the local host${tools.
     expect(r.clearedBytes).toBe(512 * KiB);
     expect(r.comparedBytes).toBeGreaterThan(r.clearedBytes);
     expect((await stack.api('GET', 'vms/life-rg/app1')).body.protectedItem ?? null).toBeNull();
+    const listed2 = (await stack.api('GET', 'vms')).body.vms as {
+      resourceGroup: string;
+      name: string;
+      protection: { state: string } | null;
+    }[];
+    expect(listed2.find((v) => v.resourceGroup === 'life-rg-asr')?.protection?.state).toBe('Protected');
+    expect(listed2.find((v) => v.resourceGroup === 'life-rg')?.protection).toBeNull();
 
     // Writes on the failed-over VM replicate back to the original region.
     const back = await stack.nbdOf('life-rg-asr', 'app1');
