@@ -329,6 +329,7 @@ export class MobilityAgent {
       // Sequence numbers go on where this generation left off, but writes made meanwhile are not in it.
       this.#resyncReason = `${missed} writes were served while replication was off (no valid config) and generation ${config.generation} goes on without them; the replicas miss them`;
       this.#log.error('Writes were made while not replicating: the VM needs a resync', { missed });
+      p.shipper?.requireResync(this.#resyncReason);
     }
     this.#pipeline = p;
     this.#statusSink = p.sink;
@@ -353,11 +354,15 @@ export class MobilityAgent {
     const next = this.#newPipeline(config);
     await disks.setJournal(next.journal);
     if (config.generation !== old.config.generation) this.#resyncReason = undefined;
+    let lost: string | undefined;
     if (old.shipper) await old.shipper.stop({ timeoutMs: this.#stopTimeoutMs });
-    else if (old.journal.hasPending) this.#resyncReason = 'writes journaled while no shipper ran were lost';
+    else if (old.journal.hasPending)
+      this.#resyncReason = lost = 'writes journaled while no shipper ran were lost';
     this.#log.info('Replication config changed', { from: old.config.generation, to: config.generation });
     try {
       await this.#startShipper(next);
+      // The same generation goes on without them: its next delta tells the applier to stop there.
+      if (lost && config.generation === old.config.generation) next.shipper?.requireResync(lost);
     } finally {
       this.#pipeline = next;
       this.#statusSink = next.sink;

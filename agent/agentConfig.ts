@@ -13,24 +13,33 @@ export type ConfigRead =
   | { kind: 'invalid'; problem: string }
   | { kind: 'valid'; config: AgentReplicationConfig };
 
+/** A config is a few hundred bytes; a blob far larger is refused unread, however it got there. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
 export async function readAgentConfig(
   container: ContainerClient,
   resourceGroup: string,
   vm: string,
 ): Promise<ConfigRead> {
   const name = agentConfigBlobName(resourceGroup, vm);
+  const where = `${container.containerName}/${name}`;
   let body: Buffer;
   try {
-    body = await container.getBlobClient(name).downloadToBuffer();
+    const response = await container.getBlobClient(name).download();
+    const length = response.contentLength ?? 0;
+    const stream = response.readableStreamBody as (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+    if (length > MAX_CONFIG_BYTES) {
+      stream?.destroy();
+      return { kind: 'invalid', problem: `${where} is ${length} bytes, more than ${MAX_CONFIG_BYTES}` };
+    }
+    const chunks: Buffer[] = [];
+    if (stream) for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    body = Buffer.concat(chunks);
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return { kind: 'absent' };
     throw err;
   }
-  return checkAgentConfig(
-    body.toString('utf8'),
-    `${resourceGroup}/${vm}`,
-    `${container.containerName}/${name}`,
-  );
+  return checkAgentConfig(body.toString('utf8'), `${resourceGroup}/${vm}`, where);
 }
 
 /** Parses and validates the blob's text for this VM. */

@@ -80,6 +80,13 @@ export class DeltaShipper {
   #idle = false;
   #tail: Promise<unknown> = Promise.resolve();
   #status: ShipperStatus;
+  /**
+   * Deltas written to the cache carry the resync flag (writes before them may be lost) until one
+   * numbered `#resyncFrom` or above is written: a number filled after a crash may have been applied
+   * already, and the applier drops a number it has seen without reading it.
+   */
+  #resyncPending = false;
+  #resyncFrom = 0;
 
   constructor(options: ShipperOptions) {
     this.#o = { ...DEFAULTS, ...options } as Required<ShipperOptions>;
@@ -113,6 +120,9 @@ export class DeltaShipper {
       this.#status.resyncReason =
         'the mobility agent stopped without shipping every write (crash or kill); writes acknowledged before it stopped may be missing from the replica';
       this.#o.logger.error('Agent did not stop cleanly last time: the VM needs a resync', { vm: this.#vmId });
+      // Tell the applier in the stream itself: it must not apply on past the writes that were lost.
+      this.#resyncPending = true;
+      this.#resyncFrom = state.nextSequence;
     }
     this.#stopping = new AbortController();
     this.#running = true;
@@ -127,6 +137,16 @@ export class DeltaShipper {
       if (this.#idle || this.#o.journal.queuedBytes >= this.#o.maxDeltaBytes) this.#wake?.abort();
     });
     this.#loop = this.#run();
+  }
+
+  /**
+   * The replica misses writes from before the next delta (served while nothing journaled them, or
+   * journaled and lost): that delta carries the resync flag, so the applier stops there and marks
+   * the item ResyncRequired.
+   */
+  requireResync(reason: string): void {
+    this.#status.resyncReason ??= reason;
+    this.#resyncPending = true;
   }
 
   /** Ships everything journaled so far and resolves once the cache has it. */
@@ -224,13 +244,17 @@ export class DeltaShipper {
       generation: this.#o.generation,
       sequence: seq,
     });
-    const body = encodeDelta(delta);
+    const flagged = this.#resyncPending;
+    const body = encodeDelta(flagged ? { ...delta, resyncRequired: true } : delta);
     const metadata = deltaBlobMetadata(delta);
     let delay = this.#o.retry.initialMs;
     for (;;) {
       try {
         const result = await this.#o.sink.putDelta(name, body, metadata);
         if (result === 'exists') this.#o.logger.warn('Delta already in the cache; keeping it', { name });
+        // The flag must reach the applier: a delta already there, or a filled number it has applied
+        // already, does not carry it to it; the first number never used before does.
+        else if (flagged && seq >= this.#resyncFrom) this.#resyncPending = false;
         break;
       } catch (err) {
         this.#failed(err, name, delay);

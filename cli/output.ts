@@ -1,7 +1,11 @@
 /**
  * Where the CLI writes: results to stdout, errors and notes to stderr. The only module that touches
  * the process's streams; everything else writes through an Output, so tests record what it printed.
+ * Errors and notes are redacted as log lines are (shared/logger.ts): an error that echoes a URL
+ * never shows a `code=` key or a SAS signature.
  */
+import { redactMessage } from '../shared/logger';
+
 export interface Output {
   /** Whether stdout is a terminal (progress bars then, plain lines otherwise). */
   readonly tty: boolean;
@@ -18,7 +22,7 @@ export function processOutput(): Output {
     tty: process.stdout.isTTY === true,
     stream: process.stdout,
     out: (text) => void process.stdout.write(`${text}\n`),
-    err: (text) => void process.stderr.write(`${text}\n`),
+    err: (text) => void process.stderr.write(`${redactMessage(text)}\n`),
   };
 }
 
@@ -49,7 +53,7 @@ export function recordingOutput(options: { tty?: boolean } = {}): RecordingOutpu
     tty: options.tty ?? false,
     stream: stream as unknown as NodeJS.WritableStream,
     out: (text) => void stdout.push(...text.split('\n')),
-    err: (text) => void stderr.push(...text.split('\n')),
+    err: (text) => void stderr.push(...redactMessage(text).split('\n')),
     stdout,
     streamed: chunks,
     stderr,

@@ -2,12 +2,14 @@
  * Host keys. The default function key and the master key come from the settings
  * TIDEMARK_FUNCTION_KEY / TIDEMARK_MASTER_KEY when set; otherwise they are generated once and kept in
  * the host's data folder so they survive restarts. System keys (e.g. `durabletask_extension`) are
- * generated per extension the same way. Comparison is constant-time.
+ * generated per extension the same way. Comparison is constant-time. Every key is registered with
+ * the loggers' redaction (shared/logger.ts), so no log line of this process shows one.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { registerSecret } from '../shared/logger';
 import type { Settings } from './settings';
 
 interface KeyFile {
@@ -59,6 +61,9 @@ export class HostKeys {
     };
     if (fromSettings.fn) keys.#file = { ...keys.#file, functionKey: fromSettings.fn };
     if (fromSettings.master) keys.#file = { ...keys.#file, masterKey: fromSettings.master };
+    for (const key of [keys.functionKey, keys.masterKey, ...Object.values(keys.#file.systemKeys)]) {
+      registerSecret(key);
+    }
     return keys;
   }
 
@@ -75,6 +80,7 @@ export class HostKeys {
     let key = this.#file.systemKeys[name];
     if (!key) {
       key = newKey();
+      registerSecret(key);
       this.#file = { ...this.#file, systemKeys: { ...this.#file.systemKeys, [name]: key } };
       this.save();
     }

@@ -6,7 +6,7 @@
 import * as df from 'durable-functions';
 
 import { activityOutcome } from '../shared/jobs/activityOutcome';
-import { readAgentStatus, writeConfig } from './enable/agent.activities';
+import { consistencyBarrier, readAgentStatus, writeConfig } from './enable/agent.activities';
 import { copyDisk } from './enable/copyDisk.activities';
 import { cutFirstPoint, drain } from './enable/points.activities';
 import { checkPrerequisites } from './enable/prerequisites.activities';
@@ -14,6 +14,7 @@ import {
   enableApply,
   markProtected,
   registerItem,
+  setConsistentAfter,
   setInitialReplication,
 } from './enable/protectedItem.activities';
 import { createReplicas } from './enable/replicas.activities';
@@ -33,6 +34,8 @@ register(A.agentStatus, readAgentStatus);
 register(A.setState, setInitialReplication);
 register(A.copyDisk, copyDisk);
 register(A.startApply, async (ref: Parameters<typeof enableApply>[0]) => {
+  // The copy has ended: the replicas are consistent once every write made until now is applied.
+  await setConsistentAfter(ref, () => consistencyBarrier(ref));
   await enableApply(ref);
   return drain(ref);
 });

@@ -1,10 +1,11 @@
 /**
  * Backs the Logger interface with pino: JSON lines (one object per event) for machines, or
- * pino-pretty when a person watches a terminal.
+ * pino-pretty when a person watches a terminal. Messages, fields and child bindings are redacted
+ * first (shared/logger.ts), so no line carries a key, an account key, a SAS signature or a secret.
  */
 import pino from 'pino';
 
-import type { LogFields, Logger } from './logger';
+import { type LogFields, type Logger, redactFields, redactMessage } from './logger';
 
 export interface PinoLoggerOptions {
   level?: string;
@@ -41,12 +42,18 @@ export function createPinoLogger(options: PinoLoggerOptions = {}): Logger {
 }
 
 function wrap(p: pino.Logger): Logger {
+  const at =
+    (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
+    (msg: string, fields?: LogFields): void => {
+      // Redacting costs a walk of the fields: skip it for a level that writes nothing.
+      if (p.isLevelEnabled(level)) p[level](redactFields(fields ?? {}), redactMessage(msg));
+    };
   return {
-    trace: (msg: string, fields?: LogFields) => p.trace(fields ?? {}, msg),
-    debug: (msg: string, fields?: LogFields) => p.debug(fields ?? {}, msg),
-    info: (msg: string, fields?: LogFields) => p.info(fields ?? {}, msg),
-    warn: (msg: string, fields?: LogFields) => p.warn(fields ?? {}, msg),
-    error: (msg: string, fields?: LogFields) => p.error(fields ?? {}, msg),
-    child: (fields: LogFields) => wrap(p.child(fields)),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields: LogFields) => wrap(p.child(redactFields(fields))),
   };
 }

@@ -144,6 +144,13 @@ export interface ProtectedItem {
   lastAppliedAt?: number;
   /** Sequence of the last app-consistent delta applied. */
   lastAppConsistentSequence?: number;
+  /**
+   * Source time (the agent's clock) after which the replicas are crash-consistent: they were copied
+   * from the source while the agent journaled (initial replication, reprotect's sync), so until the
+   * watermark's time passes this, they may hold a write the copy read whose predecessors still wait
+   * in the cache. No recovery point is cut before (shared/recoveryPoints/cut.ts).
+   */
+  consistentAfter?: number;
   /** Why a resync is needed, when state is ResyncRequired. */
   resyncReason?: string;
   stats?: ReplicationStats;
@@ -184,6 +191,7 @@ interface ProtectedItemEntity {
   watermarkTime?: number;
   lastAppliedAt?: number;
   lastAppConsistentSequence?: number;
+  consistentAfter?: number;
   resyncReason?: string;
   stats?: string;
   policy?: string;
@@ -232,6 +240,7 @@ function toEntity(item: ProtectedItem): ProtectedItemEntity {
   if (item.lastAppliedAt !== undefined) entity.lastAppliedAt = item.lastAppliedAt;
   if (item.lastAppConsistentSequence !== undefined)
     entity.lastAppConsistentSequence = item.lastAppConsistentSequence;
+  if (item.consistentAfter !== undefined) entity.consistentAfter = item.consistentAfter;
   if (item.resyncReason !== undefined) entity.resyncReason = item.resyncReason;
   if (item.stats !== undefined) entity.stats = JSON.stringify(item.stats);
   if (item.policy !== undefined) entity.policy = JSON.stringify(item.policy);
@@ -265,6 +274,7 @@ function fromEntity(e: ProtectedItemEntity & { etag?: string }): ProtectedItem {
     lastAppliedAt: e.lastAppliedAt === undefined ? undefined : Number(e.lastAppliedAt),
     lastAppConsistentSequence:
       e.lastAppConsistentSequence === undefined ? undefined : Number(e.lastAppConsistentSequence),
+    consistentAfter: optionalNumber(e.consistentAfter),
     resyncReason: e.resyncReason,
     stats: e.stats === undefined ? undefined : (JSON.parse(e.stats) as ReplicationStats),
     policy: e.policy === undefined ? undefined : (JSON.parse(e.policy) as Partial<ReplicationPolicy>),

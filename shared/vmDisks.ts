@@ -9,6 +9,8 @@ import { TidemarkError } from './errors';
 
 /** Deltas carry the disk index as a u16. */
 export const MAX_LUN = 65_535;
+/** Azure's longest disk name. */
+export const MAX_DISK_NAME_CHARS = 80;
 /** The largest page blob. */
 export const MAX_DISK_BYTES = 8 * 1024 ** 4;
 
@@ -52,9 +54,14 @@ export async function createVmDisk(
   sizeBytes: number,
 ): Promise<VmDiskInfo> {
   const prefix = vmDiskPrefix(resourceGroup, vm);
-  const nameProblem = nameSegmentProblem(diskName);
+  // Azure's disk names are at most 80 characters; a blob name at most 1024.
+  const nameProblem =
+    nameSegmentProblem(diskName) ??
+    (diskName.length > MAX_DISK_NAME_CHARS ? `is longer than ${MAX_DISK_NAME_CHARS} characters` : undefined);
   if (nameProblem) {
-    throw new TidemarkError('InvalidArgument', `Disk name ${JSON.stringify(diskName)} ${nameProblem}.`);
+    const shown =
+      diskName.length > 100 ? `${JSON.stringify(diskName.slice(0, 100))}…` : JSON.stringify(diskName);
+    throw new TidemarkError('InvalidArgument', `Disk name ${shown} ${nameProblem}.`);
   }
   if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) {
     throw new TidemarkError(

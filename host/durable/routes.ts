@@ -1,6 +1,7 @@
 /**
  * Mounts the HTTP API on the host's listener twice: at `/durabletask/` as the durableClient's
- * rpcBaseUrl (loopback callers only, no key, like the extension's local RPC endpoint) and at the
+ * rpcBaseUrl (loopback callers only, no key, like the extension's local RPC endpoint, and never a
+ * browser: see fromBrowser) and at the
  * public `/runtime/webhooks/durabletask/` that createCheckStatusResponse hands out, which needs the
  * `durabletask_extension` system key (or the master key) in `code` or `x-functions-key`.
  */
@@ -16,6 +17,19 @@ export const RPC_PATH = '/durabletask/';
 export const SYSTEM_KEY_NAME = 'durabletask_extension';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?$/i;
+
+/**
+ * Whether a request to the keyless RPC endpoint may come from a web page rather than the durable
+ * client: a browser on this machine is a loopback caller too, so a page could otherwise terminate or
+ * purge instances (a simple cross-site POST) or read them after DNS rebinding. Browsers send Origin
+ * on every POST and DELETE and Sec-Fetch-Site on every request, and a rebound name in Host; the
+ * durable client (and Node's fetch) sends neither and names 127.0.0.1.
+ */
+function fromBrowser(req: http.IncomingMessage): boolean {
+  if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) return true;
+  return !LOOPBACK_HOST.test(req.headers.host ?? '');
+}
 
 function subPath(pathname: string, base: string): string {
   let decoded: string;
@@ -37,6 +51,15 @@ export function durableRoutes(
     const path = url.pathname;
     if (path.startsWith(RPC_PATH)) {
       if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) return false;
+      if (fromBrowser(req)) {
+        sendProblem(
+          res,
+          403,
+          'Forbidden',
+          'The durable client endpoint answers local processes only; use /runtime/webhooks/durabletask with the system key.',
+        );
+        return true;
+      }
       await ready();
       await api.handle({ req, res, url, path: subPath(path, RPC_PATH), links: links(req) });
       return true;

@@ -30,9 +30,11 @@ export async function drain(ref: VmGeneration): Promise<number> {
 export async function cutFirstPoint(ref: VmGeneration): Promise<FirstPointResult> {
   const watermark = await drain(ref);
   if (watermark < 1) return { outcome: 'nothingApplied', watermark };
-  const stores = recoveryPointStores(enableServices(ref.direction).config);
+  const config = enableServices(ref.direction).config;
+  const clock = new SystemClock();
+  const { catchUp } = buildApplier(config, { clock, logger: silentLogger, leaseWaitMs: LEASE_WAIT_MS });
   const cut = await cutRecoveryPoint(
-    { ...stores, clock: new SystemClock(), logger: silentLogger },
+    { ...recoveryPointStores(config), clock, logger: silentLogger, catchUp },
     ref.resourceGroup,
     ref.vm,
     'CrashConsistent',

@@ -94,6 +94,22 @@ export async function setInitialReplication(ref: VmGeneration): Promise<void> {
   );
 }
 
+/**
+ * Records when the replicas will be crash-consistent (`consistentAfter`, from `barrier()`, called
+ * only when the item has none yet and apply is still off: a re-run keeps the first).
+ */
+export async function setConsistentAfter(ref: VmGeneration, barrier: () => Promise<number>): Promise<void> {
+  const item = await enableServices(ref.direction).items.get(ref.resourceGroup, ref.vm);
+  if (item?.generation === ref.generation && (item.consistentAfter !== undefined || item.applyEnabled))
+    return;
+  const time = await barrier();
+  await updateItem(
+    ref,
+    (current) => current.consistentAfter !== undefined || current.applyEnabled,
+    () => ({ consistentAfter: time }),
+  );
+}
+
 export async function enableApply(ref: VmGeneration): Promise<void> {
   await updateItem(
     ref,

@@ -49,8 +49,8 @@ export async function syncLatest({ ref, plan }: PlannedRef, log: Logger): Promis
   }
 
   const clock = new SystemClock();
+  const { applier, catchUp } = buildApplier(s.config, { clock, logger: log, leaseWaitMs: LEASE_WAIT_MS });
   try {
-    const { applier } = buildApplier(s.config, { clock, logger: log, leaseWaitMs: LEASE_WAIT_MS });
     const drained = await applier.drain(ref.resourceGroup, ref.vm);
     log.info('Drained the cache for failover', { vm: plan.vmId, outcome: drained.outcome });
   } catch (err) {
@@ -59,7 +59,7 @@ export async function syncLatest({ ref, plan }: PlannedRef, log: Logger): Promis
     throw err;
   }
   const cut = await cutRecoveryPoint(
-    { ...s.points, clock, logger: log },
+    { ...s.points, clock, logger: log, catchUp },
     ref.resourceGroup,
     ref.vm,
     'CrashConsistent',

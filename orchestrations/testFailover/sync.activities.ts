@@ -18,10 +18,10 @@ const LEASE_WAIT_MS = 10_000;
 export async function synchronizeLatest(ref: ClaimedRef, log: Logger): Promise<SyncResult> {
   const { s } = await claimedServices(ref);
   const clock = new SystemClock();
-  const { applier } = buildApplier(s.config, { clock, logger: log, leaseWaitMs: LEASE_WAIT_MS });
+  const { applier, catchUp } = buildApplier(s.config, { clock, logger: log, leaseWaitMs: LEASE_WAIT_MS });
   await applier.drain(ref.resourceGroup, ref.vm);
   const cut = await cutRecoveryPoint(
-    { ...s.points, clock, logger: log },
+    { ...s.points, clock, logger: log, catchUp },
     ref.resourceGroup,
     ref.vm,
     'CrashConsistent',

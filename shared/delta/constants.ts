@@ -26,11 +26,13 @@ export const MAX_ZERO_ENTRY_BYTES = 1024 * 1024 * 1024;
 
 export const FLAG_APP_CONSISTENT = 0x0001;
 export const FLAG_HEARTBEAT = 0x0002;
+/** The agent may have lost writes it had acknowledged before this delta (it stopped uncleanly). */
+export const FLAG_RESYNC_REQUIRED = 0x0004;
 /** Bits 4-7 hold the compression codec of the entry data; version 1 knows only 0 = none. */
 export const COMPRESSION_SHIFT = 4;
 export const COMPRESSION_MASK = 0x00f0;
 export const COMPRESSION_NONE = 0;
-export const KNOWN_FLAGS = FLAG_APP_CONSISTENT | FLAG_HEARTBEAT | COMPRESSION_MASK;
+export const KNOWN_FLAGS = FLAG_APP_CONSISTENT | FLAG_HEARTBEAT | FLAG_RESYNC_REQUIRED | COMPRESSION_MASK;
 
 /** Entry flag bit 0: a zero range (TRIM / WRITE_ZEROES). No data follows; the CRC field is 0. */
 export const ENTRY_FLAG_ZERO = 0x0001;

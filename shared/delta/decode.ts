@@ -10,7 +10,17 @@ import type { DecodeDeltaOptions, Delta, DeltaEntry, DeltaHeader } from './types
 
 function deltaFromHeader(header: DeltaHeader, entries: DeltaEntry[]): Delta {
   const { vmId, generation, sequence, firstWriteTime, lastWriteTime, appConsistent, heartbeat } = header;
-  return { vmId, generation, sequence, firstWriteTime, lastWriteTime, appConsistent, heartbeat, entries };
+  return {
+    vmId,
+    generation,
+    sequence,
+    firstWriteTime,
+    lastWriteTime,
+    appConsistent,
+    heartbeat,
+    ...(header.resyncRequired ? { resyncRequired: true } : {}),
+    entries,
+  };
 }
 
 /**

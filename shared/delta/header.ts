@@ -11,6 +11,7 @@ import {
   FIXED_HEADER_BYTES,
   FLAG_APP_CONSISTENT,
   FLAG_HEARTBEAT,
+  FLAG_RESYNC_REQUIRED,
   HEADER,
   HEADER_CRC_BYTES,
   HEADER_PREFIX_BYTES,
@@ -33,7 +34,10 @@ export function headerLengthFor(vmIdBytes: number): number {
 /** Writes the header of `delta` at the start of `buf`; returns its length. */
 export function writeHeader(buf: Buffer, delta: Delta, vmId: Buffer, payloadLength: number): number {
   const headerLength = headerLengthFor(vmId.length);
-  const flags = (delta.appConsistent ? FLAG_APP_CONSISTENT : 0) | (delta.heartbeat ? FLAG_HEARTBEAT : 0);
+  const flags =
+    (delta.appConsistent ? FLAG_APP_CONSISTENT : 0) |
+    (delta.heartbeat ? FLAG_HEARTBEAT : 0) |
+    (delta.resyncRequired ? FLAG_RESYNC_REQUIRED : 0);
   DELTA_MAGIC.copy(buf, HEADER.magic);
   buf.writeUInt16LE(DELTA_VERSION, HEADER.version);
   buf.writeUInt16LE(flags | (COMPRESSION_NONE << COMPRESSION_SHIFT), HEADER.flags);
@@ -198,6 +202,7 @@ export function parseHeader(buf: Buffer): DeltaHeader {
     lastWriteTime: u64Field(buf, 'lastWriteTime'),
     appConsistent: (flags & FLAG_APP_CONSISTENT) !== 0,
     heartbeat: (flags & FLAG_HEARTBEAT) !== 0,
+    ...((flags & FLAG_RESYNC_REQUIRED) !== 0 ? { resyncRequired: true } : {}),
     compression: 'none',
     entryCount: buf.readUInt32LE(HEADER.entryCount),
     headerLength,

@@ -39,6 +39,13 @@ export interface Delta {
   appConsistent: boolean;
   /** An idle agent's proof of life: no entries, only the time. */
   heartbeat: boolean;
+  /**
+   * The agent may have lost writes it had acknowledged before this delta (it restarted after an
+   * unclean stop, with journaled writes unshipped): replaying on from here cannot make the replica
+   * consistent, so the applier applies nothing from here and marks the item ResyncRequired. Set on
+   * the first delta the agent writes after such a start; absent (false) otherwise.
+   */
+  resyncRequired?: boolean;
   entries: DeltaEntry[];
 }
 

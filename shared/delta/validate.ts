@@ -74,6 +74,9 @@ export function validateDelta(delta: Delta): void {
   }
   if (typeof delta.appConsistent !== 'boolean') throw invalidDelta('appConsistent', 'must be a boolean');
   if (typeof delta.heartbeat !== 'boolean') throw invalidDelta('heartbeat', 'must be a boolean');
+  if (delta.resyncRequired !== undefined && typeof delta.resyncRequired !== 'boolean') {
+    throw invalidDelta('resyncRequired', 'must be a boolean when present');
+  }
   if (!Array.isArray(delta.entries)) throw invalidDelta('entries', 'must be an array');
   if (delta.heartbeat && delta.entries.length > 0) {
     throw invalidDelta('entries', `has ${delta.entries.length} entries; a heartbeat has none`);

@@ -82,9 +82,53 @@ export function describeRule(kind: FabricNameKind): string {
   return parts.join('; ');
 }
 
+// Scripts a letter may belong to, for the look-alike check below; a letter of none counts as "other".
+const SCRIPTS: readonly [string, RegExp][] = [
+  ['Latin', /\p{sc=Latin}/u],
+  ['Cyrillic', /\p{sc=Cyrillic}/u],
+  ['Greek', /\p{sc=Greek}/u],
+  ['Armenian', /\p{sc=Armenian}/u],
+  ['Cherokee', /\p{sc=Cherokee}/u],
+  ['Han', /\p{sc=Han}/u],
+  ['Hiragana', /\p{sc=Hiragana}/u],
+  ['Katakana', /\p{sc=Katakana}/u],
+  ['Hangul', /\p{sc=Hangul}/u],
+  ['Bopomofo', /\p{sc=Bopomofo}/u],
+];
+// The mixes Unicode's "highly restrictive" profile (UTS #39 §5.2) allows: how East Asian names are written.
+const ALLOWED_MIXES: readonly (readonly string[])[] = [
+  ['Latin', 'Han', 'Hiragana', 'Katakana'],
+  ['Latin', 'Han', 'Bopomofo'],
+  ['Latin', 'Han', 'Hangul'],
+];
+
+/**
+ * Why a name that Azure's character rule allows (resource groups take any Unicode letter) could pass
+ * for another one, or undefined. A fullwidth or other compatibility form (`ａ` for `a`) is refused,
+ * and so is a name mixing scripts beyond what UTS #39's highly restrictive profile allows (`prоd` with
+ * a Cyrillic `о`): either would show as a name it is not, in the portal, the CLI and logs. A name in
+ * one script (`gruppe-ü`, `ресурсы`, `リソース群`) passes.
+ */
+function lookAlikeProblem(name: string): string | undefined {
+  if (name.normalize('NFKC') !== name) {
+    return 'it holds compatibility characters (such as fullwidth letters) that read as other ones';
+  }
+  const scripts = new Set<string>();
+  for (const c of name) {
+    // Letters every script shares (the Japanese long-vowel mark ー) say nothing about the mix.
+    if (!/\p{L}/u.test(c) || /\p{sc=Common}|\p{sc=Inherited}/u.test(c)) continue;
+    scripts.add(SCRIPTS.find(([, re]) => re.test(c))?.[0] ?? 'other');
+  }
+  if (scripts.size <= 1) return undefined;
+  if (ALLOWED_MIXES.some((mix) => [...scripts].every((s) => mix.includes(s)))) return undefined;
+  return `it mixes letters of several scripts (${[...scripts].join(', ')}), so it can pass for another name`;
+}
+
 /** What is wrong with `name` as a `kind` name, or undefined when it is valid. */
 export function nameProblem(kind: FabricNameKind, name: string): string | undefined {
   const r = NAME_RULES[kind];
+  // Counting code points of a huge string is wasted work: it is too long either way.
+  if (name.length > r.max * 2) return `it is ${name.length} characters long`;
   const chars = [...name];
   if (chars.length < r.min || chars.length > r.max) {
     return `it is ${chars.length} character${chars.length === 1 ? '' : 's'} long`;
@@ -95,14 +139,22 @@ export function nameProblem(kind: FabricNameKind, name: string): string | undefi
   if (r.last && !r.last.ok.test(chars[chars.length - 1]!)) {
     return `it ends with ${JSON.stringify(chars[chars.length - 1])}`;
   }
-  return undefined;
+  return lookAlikeProblem(name);
+}
+
+/** Echoed names are cut to this many characters: a 10 000-character name is not repeated back whole. */
+const SHOWN_NAME_CHARS = 100;
+
+function shown(name: string): string {
+  return name.length > SHOWN_NAME_CHARS ? name.slice(0, SHOWN_NAME_CHARS) : name;
 }
 
 /** The full message for an invalid name, or undefined when it is valid. */
 export function nameMessage(kind: FabricNameKind, name: string): string | undefined {
   const problem = nameProblem(kind, name);
   if (problem === undefined) return undefined;
-  return `${NAME_RULES[kind].label} ${JSON.stringify(name)} is not valid: ${problem}. Rule: ${describeRule(kind)}.`;
+  const quoted = name.length > SHOWN_NAME_CHARS ? `${JSON.stringify(shown(name))}…` : JSON.stringify(name);
+  return `${NAME_RULES[kind].label} ${quoted} is not valid: ${problem}. Rule: ${describeRule(kind)}.`;
 }
 
 /** Returns `name` when valid; throws InvalidArgument saying what is wrong and the rule otherwise. */
@@ -110,7 +162,7 @@ export function checkName(kind: FabricNameKind, name: string): string {
   const message = nameMessage(kind, name);
   if (message !== undefined) {
     throw new TidemarkError('InvalidArgument', message, {
-      details: { kind, name, rule: describeRule(kind) },
+      details: { kind, name: shown(name), rule: describeRule(kind) },
     });
   }
   return name;

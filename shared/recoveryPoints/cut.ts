@@ -20,6 +20,14 @@ import { retain } from './retention';
 import { snapshotDisks } from './snapshots';
 import { MAX_SNAPSHOTS_PER_DISK, type RecoveryPoint, recoveryPointId, type RecoveryPointType } from './types';
 
+/**
+ * Brings the replicas level with the watermark under the held lease: applies the deltas next in the
+ * cache (buildApplier's `catchUp`). An apply that died between writing pages and moving the
+ * watermark (a host crash, a failed ETag-checked update) leaves the replicas ahead of the watermark;
+ * a snapshot then would hold part of a delta the point does not name.
+ */
+export type CatchUp = (item: ProtectedItem, leaseLost: () => boolean) => Promise<void>;
+
 export interface CutDeps {
   replicas: ContainerClient;
   catalog: RecoveryPointCatalog;
@@ -27,12 +35,21 @@ export interface CutDeps {
   logger?: Logger;
   /** Most points (snapshots per disk) a VM may have; default 100. */
   maxPoints?: number;
+  /**
+   * cutRecoveryPoint runs it after taking the lease, before cutting (the app always passes it;
+   * without it the replicas are trusted to be level with the watermark). cutHeld never does: its
+   * callers (the applier's hooks) have just applied a batch.
+   */
+  catchUp?: CatchUp;
 }
 
 export type CutResult =
   /** `points`: the VM's points after the cut, newest first. */
   | { outcome: 'cut' | 'upgraded' | 'unchanged'; point: RecoveryPoint; points: RecoveryPoint[] }
-  /** Nothing applied yet (watermark 0): the replica has never been made consistent. */
+  /**
+   * Nothing applied yet (watermark 0), or not yet past the end of the initial copy
+   * (`item.consistentAfter`): the replica has never been made consistent.
+   */
   | { outcome: 'nothingApplied' }
   /** cutRecoveryPoint only: another holder kept the lease, or the item is not replicating. */
   | { outcome: 'busy' | 'notReplicating' };
@@ -45,6 +62,9 @@ export async function cutHeld(
 ): Promise<CutResult> {
   const { resourceGroup, vm } = item;
   if (item.watermark < 1 || item.watermarkTime === undefined) return { outcome: 'nothingApplied' };
+  if (item.consistentAfter !== undefined && item.watermarkTime <= item.consistentAfter) {
+    return { outcome: 'nothingApplied' };
+  }
   const appConsistent = type === 'AppConsistent' || item.lastAppConsistentSequence === item.watermark;
   const points = await deps.catalog.list(resourceGroup, vm);
   const same = points.find((p) => p.generation === item.generation && p.sequence === item.watermark);
@@ -94,8 +114,13 @@ export async function cutRecoveryPoint(
   );
   if (!lease) return { outcome: 'busy' };
   try {
-    const item = await deps.items.get(resourceGroup, vm);
+    let item = await deps.items.get(resourceGroup, vm);
     if (!item || !isReplicating(item)) return { outcome: 'notReplicating' };
+    if (deps.catchUp) {
+      await deps.catchUp(item, () => lease.lost);
+      item = await deps.items.get(resourceGroup, vm);
+      if (!item || !isReplicating(item)) return { outcome: 'notReplicating' };
+    }
     return await cutHeld(deps, item, type);
   } finally {
     await lease.release();

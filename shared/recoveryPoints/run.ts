@@ -19,7 +19,7 @@ import {
 } from '../protectedItems';
 import { VmLocks } from '../replication/vmLease';
 import { requestAppConsistentBookmark } from './appConsistent';
-import { type CutResult, cutHeld } from './cut';
+import { type CatchUp, type CutResult, cutHeld } from './cut';
 import { assessHealth } from './health';
 import { effectivePolicy } from './policy';
 import { prunePoints } from './prune';
@@ -34,6 +34,12 @@ export interface RunOptions {
   maxPoints?: number;
   /** VMs handled at once (default 8). */
   concurrency?: number;
+  /**
+   * Run under each VM's lease before its cut (buildApplier's `catchUp`): the replicas may be ahead
+   * of the watermark after an apply died half way. When it fails (the cache is unreachable), no
+   * point is cut this run; health is still updated.
+   */
+  catchUp?: CatchUp;
 }
 
 export interface VmRunSummary {
@@ -87,18 +93,32 @@ export async function runVmRecoveryPoints(
     return { vm, outcome: 'busy' };
   }
   try {
-    const item = await stores.items.get(resourceGroup, vmName);
+    let item = await stores.items.get(resourceGroup, vmName);
     if (!item) return { vm, outcome: 'gone' };
+    let level = true;
+    if (isReplicating(item) && options.catchUp) {
+      try {
+        await options.catchUp(item, () => lease.lost);
+      } catch (err) {
+        level = false;
+        options.logger.warn('Could not apply the next deltas before the cut; no point this run', {
+          vm,
+          error: ensureError(err).message,
+        });
+      }
+      item = await stores.items.get(resourceGroup, vmName);
+      if (!item) return { vm, outcome: 'gone' };
+    }
     const policy = effectivePolicy(item.policy);
     const deps = { ...stores, clock: options.clock, logger: options.logger, maxPoints: options.maxPoints };
     let cut: CutResult | undefined;
     let points: RecoveryPoint[];
     let pruned = 0;
     if (isReplicating(item)) {
-      cut = await cutHeld(deps, item, 'CrashConsistent');
+      if (level) cut = await cutHeld(deps, item, 'CrashConsistent');
       const result = await prunePoints(deps, item, policy, {
         maxPoints: options.maxPoints,
-        points: 'points' in cut ? cut.points : undefined,
+        points: cut && 'points' in cut ? cut.points : undefined,
       });
       points = result.kept;
       pruned = result.pruned.length;

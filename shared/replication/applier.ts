@@ -21,6 +21,8 @@ import { type ContainerClient, RestError } from '@azure/storage-blob';
 
 import type { Clock } from '../clock';
 import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBlobName } from '../delta';
+import { MAX_HEADER_BYTES } from '../delta/constants';
+import { checkMaxBytes } from '../delta/headerChecks';
 import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
 import { isReplicating, type ProtectedItem, type ProtectedItemStore } from '../protectedItems';
@@ -56,6 +58,14 @@ const MAX_BATCH_DELTAS = 16;
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 /** Deltas downloaded ahead of the one being decoded. */
 const READ_AHEAD = 4;
+/** The largest delta accepted by default: the agent's largest (64 MiB) and its headers, with room. */
+const DEFAULT_MAX_DELTA_BYTES = 80 * 1024 * 1024;
+
+/**
+ * A delta blob as downloaded: its bytes, or, for a blob over maxDeltaBytes, only its length and
+ * first bytes (never more is read, so a huge blob in the cache costs no memory; it is quarantined).
+ */
+type Downloaded = Buffer | { oversized: number; head: Buffer };
 
 interface PendingDelta {
   sequence: number;
@@ -148,6 +158,17 @@ export class DeltaApplier {
     return this.drain(name.resourceGroup, name.vm);
   }
 
+  /**
+   * Applies every consecutive delta the cache holds for the VM while the caller holds its lease;
+   * returns how many. A recovery-point cut runs it first: an apply that died (a crash, a failed
+   * watermark update) between writing pages and moving the watermark leaves the replicas ahead of
+   * the watermark, and only applying the next deltas again brings them level with it.
+   */
+  async catchUpHeld(resourceGroup: string, vm: string, leaseLost: () => boolean): Promise<number> {
+    await this.#ensureContainers();
+    return (await this.#drainHeld(resourceGroup, vm, leaseLost)).applied;
+  }
+
   /** Applies every consecutive delta the cache holds for the VM, under its lease. */
   async drain(resourceGroup: string, vm: string): Promise<ApplyResult> {
     await this.#ensureContainers();
@@ -192,24 +213,22 @@ export class DeltaApplier {
     const generation = item.generation;
     const nameOf = (sequence: number): string => deltaBlobName({ resourceGroup, vm, generation, sequence });
     let applied = 0;
+    const maxBytes = this.options.maxDeltaBytes ?? DEFAULT_MAX_DELTA_BYTES;
     // The next deltas download while the current batch is written.
-    const ahead = new ReadAhead((seq) => this.#download(nameOf(seq)), READ_AHEAD);
+    const ahead = new ReadAhead<Downloaded>((seq) => this.#download(nameOf(seq), maxBytes), READ_AHEAD);
     while (!leaseLost()) {
       const batch: PendingDelta[] = [];
       let batchBytes = 0;
       let sequence = item.watermark + 1;
       while (batch.length < MAX_BATCH_DELTAS && batchBytes < MAX_BATCH_BYTES) {
-        const body = await ahead.get(sequence);
-        if (!body) break;
+        const got = await ahead.get(sequence);
+        if (!got) break;
+        const body = Buffer.isBuffer(got) ? got : got.head;
         const blobName = nameOf(sequence);
         let pending: PendingDelta;
         try {
-          const delta = decodeDelta(body, {
-            vmId,
-            generation,
-            sequence,
-            maxBytes: this.options.maxDeltaBytes ?? 80 * 1024 * 1024,
-          });
+          if (!Buffer.isBuffer(got)) checkMaxBytes(got.oversized, maxBytes);
+          const delta = decodeDelta(body, { vmId, generation, sequence, maxBytes });
           const ops = coalesce(delta.entries);
           checkPageOps(ops, item.disks, vmId);
           pending = { sequence, blobName, body, delta, ops };
@@ -217,12 +236,26 @@ export class DeltaApplier {
           if (!isTidemarkError(err) || err.kind !== 'user') throw err;
           if (batch.length > 0) {
             // Apply the good ones first; the bad one heads the next batch and is quarantined there.
-            ahead.putBack(sequence, body);
+            ahead.putBack(sequence, got);
             break;
           }
           await this.#quarantine(item, blobName, body, err);
           const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
           return { applied, watermark: item.watermark, generation, stop };
+        }
+        if (pending.delta.resyncRequired) {
+          // The agent lost writes before this delta: nothing from here on makes the replica consistent.
+          if (batch.length > 0) {
+            ahead.putBack(sequence, got);
+            break;
+          }
+          const reason = await this.#lostWrites(item, blobName, body, sequence);
+          return {
+            applied,
+            watermark: item.watermark,
+            generation,
+            stop: { outcome: 'quarantined', sequence, reason },
+          };
         }
         batch.push(pending);
         batchBytes += body.length;
@@ -274,9 +307,29 @@ export class DeltaApplier {
     return updated;
   }
 
-  async #download(blobName: string): Promise<Buffer | undefined> {
+  /**
+   * Downloads a delta, reading no more than `maxBytes`: the length comes with the answer's headers,
+   * so a larger blob is cut off after its first bytes. Undefined when it is not in the cache.
+   */
+  async #download(blobName: string, maxBytes: number): Promise<Downloaded | undefined> {
     try {
-      return await this.stores.cache.getBlobClient(blobName).downloadToBuffer();
+      const response = await this.stores.cache.getBlobClient(blobName).download();
+      const length = response.contentLength ?? 0;
+      const stream = response.readableStreamBody;
+      if (length > maxBytes) {
+        const head = await readAtMost(stream, MAX_HEADER_BYTES);
+        return { oversized: length, head };
+      }
+      const body = await readAtMost(stream, length);
+      if (body.length < length) {
+        // A cut connection, not a bad delta: a system error, retried, never a quarantine.
+        throw new TidemarkError(
+          'StorageUnavailable',
+          `Downloading delta ${blobName} stopped after ${body.length} of ${length} bytes.`,
+          { details: { blobName, received: body.length, contentLength: length } },
+        );
+      }
+      return body;
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
       throw err;
@@ -305,7 +358,56 @@ export class DeltaApplier {
     });
   }
 
+  /**
+   * A delta the agent flagged: it restarted after an unclean stop (or served writes while not
+   * replicating), so writes it had acknowledged may never have reached the cache. The delta is set
+   * aside in quarantine, unapplied, and the item marked ResyncRequired; the replicas stay as of the
+   * delta before, a consistent point. Returns the reason.
+   */
+  async #lostWrites(item: ProtectedItem, blobName: string, body: Buffer, sequence: number): Promise<string> {
+    const reason = `the mobility agent of ${item.resourceGroup}/${item.vm} restarted after an unclean stop (a crash or a kill) or served writes while not replicating: writes it acknowledged before delta ${sequence} may never have reached the cache, so the replicas may miss them. They stay as of delta ${sequence - 1}; disable and enable replication again to resync.`;
+    await this.stores.quarantine.getBlockBlobClient(blobName).uploadData(body, {
+      metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code: 'AgentLostWrites' },
+    });
+    const resync = { state: 'ResyncRequired', resyncReason: reason, applyEnabled: false } as const;
+    const health = assessHealth({ ...item, ...resync }, this.options.clock.now());
+    await this.stores.items.update(item, {
+      ...resync,
+      rpoSeconds: health.rpoSeconds,
+      health: health.health,
+      healthReasons: health.reasons,
+    });
+    await this.#deleteFromCache(blobName);
+    this.options.logger.error('The agent lost writes before this delta; the VM needs a resync', {
+      vm: `${item.resourceGroup}/${item.vm}`,
+      blobName,
+    });
+    return reason;
+  }
+
   async #deleteFromCache(blobName: string): Promise<void> {
     await this.stores.cache.getBlobClient(blobName).deleteIfExists();
   }
+}
+
+/**
+ * The first `limit` bytes of a stream (all of it when shorter) in one buffer allocated up front; the
+ * stream is closed after, so nothing more is read from the network.
+ */
+async function readAtMost(stream: NodeJS.ReadableStream | undefined, limit: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(limit);
+  let filled = 0;
+  if (stream) {
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const take = Math.min(chunk.length, limit - filled);
+        chunk.copy(out, filled, 0, take);
+        filled += take;
+        if (filled === limit) break;
+      }
+    } finally {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    }
+  }
+  return filled === limit ? out : out.subarray(0, filled);
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock';
 import type { TidemarkConfig } from '../config';
 import type { Logger } from '../logger';
 import { appConsistentCutter } from '../recoveryPoints/appConsistent';
+import type { CatchUp } from '../recoveryPoints/cut';
 import { duePointCutter } from '../recoveryPoints/duePoint';
 import { type RecoveryPointStores, recoveryPointStores } from '../recoveryPoints/stores';
 import { type ApplierStores, DeltaApplier } from './applier';
@@ -19,7 +20,7 @@ const cached = new Map<TidemarkConfig, { stores: ApplierStores; points: Recovery
 export function buildApplier(
   config: TidemarkConfig,
   options: { clock: Clock; logger: Logger; leaseWaitMs?: number },
-): { applier: DeltaApplier; stores: ApplierStores } {
+): { applier: DeltaApplier; stores: ApplierStores; catchUp: CatchUp } {
   let entry = cached.get(config);
   if (!entry) {
     entry = { stores: applierStores(config), points: recoveryPointStores(config) };
@@ -33,5 +34,8 @@ export function buildApplier(
     onAppConsistent: appConsistentCutter(cut),
     onBatchApplied: duePointCutter(cut, POINT_INTERVAL_MS),
   });
-  return { applier, stores: entry.stores };
+  const catchUp: CatchUp = async (item, leaseLost) => {
+    await applier.catchUpHeld(item.resourceGroup, item.vm, leaseLost);
+  };
+  return { applier, stores: entry.stores, catchUp };
 }

@@ -10,6 +10,9 @@ import { extensionSection, type HostJson } from '../../hostJson';
 
 const limit = z.number().int().min(-1);
 
+/** Azure's default request body limit (Kestrel's, as the Functions host sets it): 100 MB. */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+
 const httpSchema = z.strictObject({
   routePrefix: z
     .string()
@@ -24,6 +27,16 @@ const httpSchema = z.strictObject({
     // Header names are case-insensitive; lower-case lets a function's own header replace one.
     .transform((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))),
   hsts: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The largest request body in bytes (a local-host key; Azure's equivalent is the app setting
+   * FUNCTIONS_REQUEST_BODY_SIZE_LIMIT). A larger body is refused with 413 before it is stored.
+   */
+  maxRequestBodySize: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .default(DEFAULT_MAX_REQUEST_BODY_BYTES),
 });
 
 export type HttpOptions = z.infer<typeof httpSchema>;

@@ -13,7 +13,7 @@ import { isAuthorized } from './auth';
 import type { HttpOptions } from './config';
 import { RequestGate } from './gate';
 import { readRequestBody, toRpcRequest } from './request';
-import { sendEmpty, sendFunctionResponse } from './response';
+import { sendEmpty, sendFunctionResponse, sendTooLarge } from './response';
 import type { RouteMatch, RouteTable } from './routeTable';
 import { splitPath } from './routeTemplate';
 
@@ -48,13 +48,13 @@ export function createHttpTriggerHandler(
   ): Promise<void> {
     let body: Buffer | undefined;
     try {
-      body = await readRequestBody(req);
+      body = await readRequestBody(req, options.maxRequestBodySize);
     } catch (err) {
       if (req.destroyed) return; // the client went away; nobody to answer
       throw err;
     }
     if (!body) {
-      sendEmpty(res, 413, custom);
+      sendTooLarge(res, options.maxRequestBodySize, custom);
       return;
     }
     const { http: rpc, bindingData } = toRpcRequest(req, url, match.params, body);

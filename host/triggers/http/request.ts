@@ -7,33 +7,43 @@ import type http from 'node:http';
 
 import type { RpcHttpData } from '../../core/rpcTypes';
 
-export const MAX_BODY_BYTES = 100 * 1024 * 1024;
-
 function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
- * Reads the whole body. Beyond `limit` it keeps draining without storing, so the caller can still
- * answer 413 on an intact connection, and resolves undefined.
+ * Reads the whole body, up to `limit` bytes. A body over the limit resolves undefined as soon as
+ * that is known (at once when Content-Length says so, else when the limit is crossed), so the caller
+ * can answer 413 without waiting: nothing more is stored, and the rest of the upload is read and
+ * dropped (Node bounds that by the server's requestTimeout), which keeps the connection intact for
+ * the answer.
  */
-export function readRequestBody(
-  req: http.IncomingMessage,
-  limit = MAX_BODY_BYTES,
-): Promise<Buffer | undefined> {
+export function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
   if (!hasBody(req)) return Promise.resolve(Buffer.alloc(0));
+  const declared = Number(req.headers['content-length']);
+  if (req.headers['transfer-encoding'] === undefined && Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else chunks.length = 0;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (size <= limit) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
-    req.once('end', () =>
-      resolve(size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)),
-    );
     req.once('error', reject);
     // An aborted upload may end with 'close' alone; never leave the caller waiting.
     req.once('close', () => {

@@ -2,7 +2,7 @@
  * Writes a function's HTTP result (`returnValue.http` in RPC form) to the client: status, headers,
  * cookies as Set-Cookie, body bytes. The host sets Content-Length itself; 204, 205 and 304 carry no
  * body, and Node drops the body of an answer to HEAD. Host-level answers (401, 500 ...) have empty
- * bodies, as the Functions host sends them.
+ * bodies, as the Functions host sends them; 413 (body too large) is problem+json.
  */
 import type http from 'node:http';
 
@@ -18,6 +18,26 @@ const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection'
 export function sendEmpty(res: http.ServerResponse, status: number, headers: Headers = {}): void {
   res.writeHead(status, NO_BODY.has(status) ? headers : { ...headers, 'content-length': '0' });
   res.end();
+}
+
+/**
+ * 413 for a body over host.json `extensions.http.maxRequestBodySize`, as application/problem+json
+ * (tidemark's API answers every error so) rather than Kestrel's empty body. The function never runs.
+ */
+export function sendTooLarge(res: http.ServerResponse, limit: number, headers: Headers = {}): void {
+  const body = JSON.stringify({
+    type: 'about:blank',
+    title: 'Payload Too Large',
+    status: 413,
+    detail: `The request body is larger than the host accepts (${limit} bytes; host.json extensions.http.maxRequestBodySize).`,
+    code: 'PayloadTooLarge',
+  });
+  res.writeHead(413, {
+    ...headers,
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
 }
 
 function bodyBytes(http: RpcHttpData): Buffer {

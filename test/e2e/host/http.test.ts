@@ -116,7 +116,8 @@ describe('http trigger', () => {
         body: Buffer.alloc(100 * 1024 * 1024 + 1),
       });
       expect(res.status).toBe(413);
-      expect(await res.text()).toBe('');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await res.json()) as { status: number }).status).toBe(413);
       expect(executed(logger, 'echo').length).toBe(2);
       expect((await fetch(url('/api/hello?name=after'))).status).toBe(200);
     });

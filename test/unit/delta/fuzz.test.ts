@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { decodeDelta, decodeDeltaStream, encodeDelta, readDeltaHeader } from '../../../shared/delta';
+import { HEADER } from '../../../shared/delta/constants';
 import { isTidemarkError } from '../../../shared/errors';
+import { chunked, decodeViaStream, expectCode, measureAllocations, resealHeader } from './support';
 
 /** Every failure must be a typed delta error: no TypeError, RangeError or crash from hostile bytes. */
 function expectTyped(err: unknown): void {
@@ -71,6 +73,33 @@ describe('delta codec fuzz', () => {
         expect(allocated).toBeLessThanOrEqual(bytes.length + 20);
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('u64 header fields above 2^53 - 1 (up to 2^64 - 1) are DeltaMalformed, with nothing allocated for them', async () => {
+    const fields = ['generation', 'sequence', 'firstWriteTime', 'lastWriteTime', 'payloadLength'] as const;
+    const huge = fc.oneof(
+      fc.constantFrom(2n ** 53n, 2n ** 63n, 2n ** 64n - 1n),
+      fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...fields), huge, async (field, value) => {
+        const blob = Buffer.from(valid);
+        blob.writeBigUInt64LE(value, HEADER[field]);
+        resealHeader(blob);
+        const details = await expectCode(() => decodeDelta(blob), 'DeltaMalformed');
+        expect(details.field).toBe(field);
+        expect(details.actual).toBe(value.toString());
+        await expectCode(
+          () => decodeViaStream(chunked(blob, [7]), { blobLength: blob.length }),
+          'DeltaMalformed',
+        );
+        const used = await measureAllocations(() =>
+          decodeViaStream(chunked(blob), { blobLength: blob.length }),
+        );
+        expect(used.total).toBeLessThanOrEqual(blob.length + 20);
+      }),
+      { numRuns: 300 },
     );
   });
 });
