@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { readJsonBody } from '../shared/http/body';
 import { withProblems } from '../shared/http/handler';
 import { startWorkflowResponse } from '../shared/http/workflowRoute';
-import type { ClaimedKind } from '../shared/jobs/workflowRules';
 import { recoveryPointChoiceSchema } from '../shared/recoveryPoints/choice';
 
 const failoverBodySchema = z.strictObject({
@@ -20,19 +19,10 @@ const failoverBodySchema = z.strictObject({
 
 const commitBodySchema = z.strictObject({});
 
-function startJob(
-  req: HttpRequest,
-  context: InvocationContext,
-  kind: ClaimedKind,
-  input: Record<string, unknown>,
-): Promise<HttpResponseInit> {
-  return startWorkflowResponse(df.getClient(context), { kind, params: req.params, input });
-}
-
 /** Fails the VM over (or, when it is FailedOver, changes its recovery point). */
 export async function failoverHttp(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const body = await readJsonBody(req, failoverBodySchema, { emptyBody: {} });
-  return startJob(req, context, 'Failover', body);
+  return startWorkflowResponse(df.getClient(context), { params: req.params, kind: 'Failover', input: body });
 }
 
 /** Commits the failover: the recovery points go, the failed-over VM stays. */
@@ -41,7 +31,11 @@ export async function commitFailoverHttp(
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   await readJsonBody(req, commitBodySchema, { emptyBody: {} });
-  return startJob(req, context, 'CommitFailover', {});
+  return startWorkflowResponse(df.getClient(context), {
+    params: req.params,
+    kind: 'CommitFailover',
+    input: {},
+  });
 }
 
 app.http('failoverHttp', {

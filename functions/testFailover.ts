@@ -12,7 +12,6 @@ import { nameMessage } from '../shared/fabric/names';
 import { readJsonBody } from '../shared/http/body';
 import { withProblems } from '../shared/http/handler';
 import { startWorkflowResponse } from '../shared/http/workflowRoute';
-import type { ClaimedKind } from '../shared/jobs/workflowRules';
 import { recoveryPointChoiceSchema } from '../shared/recoveryPoints/choice';
 
 const testFailoverBodySchema = z.strictObject({
@@ -28,25 +27,19 @@ const testFailoverBodySchema = z.strictObject({
 
 const cleanupBodySchema = z.strictObject({});
 
-/** Claims the protected item of the route's VM for a `kind` job and starts it: 202 + job + Location. */
-function startOnItem(
-  req: HttpRequest,
-  context: InvocationContext,
-  kind: ClaimedKind,
-  input: Record<string, unknown>,
-): Promise<HttpResponseInit> {
-  return startWorkflowResponse(df.getClient(context), { kind, params: req.params, input });
-}
-
 /** POST /api/vms/{rg}/{vm}/test-failover `{recoveryPoint?, network?}`. */
 export async function testFailoverHttp(
   req: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const body = await readJsonBody(req, testFailoverBodySchema, { emptyBody: {} });
-  return startOnItem(req, context, 'TestFailover', {
-    recoveryPoint: body.recoveryPoint,
-    ...(body.network ? { network: body.network } : {}),
+  return startWorkflowResponse(df.getClient(context), {
+    params: req.params,
+    kind: 'TestFailover',
+    input: {
+      recoveryPoint: body.recoveryPoint,
+      ...(body.network ? { network: body.network } : {}),
+    },
   });
 }
 
@@ -56,7 +49,11 @@ export async function testFailoverCleanupHttp(
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   await readJsonBody(req, cleanupBodySchema, { emptyBody: {} });
-  return startOnItem(req, context, 'TestFailoverCleanup', {});
+  return startWorkflowResponse(df.getClient(context), {
+    params: req.params,
+    kind: 'TestFailoverCleanup',
+    input: {},
+  });
 }
 
 app.http('testFailoverHttp', {

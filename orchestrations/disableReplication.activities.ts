@@ -3,9 +3,8 @@
  * Durable app. Each answers with an ActivityOutcome: user errors as values (not retried), system
  * errors thrown (retried by the orchestration). Every one is idempotent: activities run at least once.
  */
-import * as df from 'durable-functions';
 
-import { activityOutcome } from '../shared/jobs/activityOutcome';
+import { registerActivity } from './registerActivity';
 import { agentStopStatus, stopAgent } from './disable/agent.activities';
 import { removeCache } from './disable/cache.activities';
 import { removePoints } from './disable/points.activities';
@@ -14,15 +13,11 @@ import { removeItem } from './disable/protectedItem.activities';
 import { removeJournal, removeReplicas } from './disable/replicas.activities';
 import { DISABLE_ACTIVITIES as A } from './disable/types';
 
-function register<I, O>(name: string, work: (input: I) => Promise<O>): void {
-  df.app.activity(name, { handler: (input: unknown) => activityOutcome(() => work(input as I)) });
-}
-
-register(A.prerequisites, checkDisable);
-register(A.stopAgent, stopAgent);
-register(A.agentStatus, agentStopStatus);
-register(A.removePoints, removePoints);
-register(A.removeReplicas, removeReplicas);
-register(A.removeJournal, removeJournal);
-register(A.removeCache, removeCache);
-register(A.removeItem, removeItem);
+registerActivity(A.prerequisites, checkDisable);
+registerActivity(A.stopAgent, stopAgent);
+registerActivity(A.agentStatus, agentStopStatus);
+registerActivity(A.removePoints, removePoints);
+registerActivity(A.removeReplicas, removeReplicas);
+registerActivity(A.removeJournal, removeJournal);
+registerActivity(A.removeCache, removeCache);
+registerActivity(A.removeItem, removeItem);

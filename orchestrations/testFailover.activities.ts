@@ -7,7 +7,7 @@ import { createTestDisks } from './testFailover/disks.activities';
 import { createTestNetwork } from './testFailover/network.activities';
 import { createTestNic } from './testFailover/nic.activities';
 import { checkPrerequisites } from './testFailover/prerequisites.activities';
-import { registerActivity as register } from './testFailover/registerActivity';
+import { registerActivity as register } from './registerActivity';
 import { releaseTestFailedOver } from './testFailover/release.activities';
 import { synchronizeLatest } from './testFailover/sync.activities';
 import { TEST_FAILOVER_ACTIVITIES as A } from './testFailover/types';

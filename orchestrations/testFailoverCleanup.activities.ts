@@ -3,7 +3,7 @@
  * with the Durable app. Every one checks that the job still holds the item, and is idempotent: what
  * is gone already is fine.
  */
-import { registerActivity as register } from './testFailover/registerActivity';
+import { registerActivity as register } from './registerActivity';
 import { deleteTestNetwork } from './testFailoverCleanup/network.activities';
 import { checkCleanupPrerequisites } from './testFailoverCleanup/prerequisites.activities';
 import { releaseCleanedUp } from './testFailoverCleanup/release.activities';
