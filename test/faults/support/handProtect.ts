@@ -1,0 +1,83 @@
+/**
+ * Protects a VM with empty disks without the enable workflow (as test/helpers/tidemarkHost.ts's
+ * protectVmByHand does), with every agent setting in the test's hands: source disks, empty replicas
+ * (the initial copy of an empty disk), a `Protected` item applying deltas, and the agent config,
+ * whose cache SAS may point at a proxy instead of the cache itself.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+
+import { type AgentReplicationConfigInput, writeAgentConfig } from '../../../shared/agentConfig';
+import { agentCacheSasUrl } from '../../../shared/cacheSas';
+import { TableProtectedItemStore } from '../../../shared/protectedItems';
+import { CONTAINERS } from '../../../shared/storageNames';
+import { createVmDisk } from '../../../shared/vmDisks';
+import type { ShadowDisk } from './shadow';
+
+export interface HandProtectSpec {
+  resourceGroup: string;
+  vm: string;
+  disks: readonly ShadowDisk[];
+  /** Agent config fields (flush interval, heartbeat, buffer). */
+  agent?: Partial<
+    Pick<AgentReplicationConfigInput, 'flushIntervalMs' | 'heartbeatIntervalMs' | 'maxBufferBytes'>
+  >;
+  /** The SAS URL goes to this port on 127.0.0.1 instead of the source Azurite's blob port. */
+  cachePort?: number;
+}
+
+/** The cache container SAS URL the agent gets, pointed at `port` when given. */
+export function cacheSasUrl(sourceConnection: string, port?: number): string {
+  const url = new URL(
+    agentCacheSasUrl(sourceConnection, CONTAINERS.cache, {
+      startsOn: new Date(Date.now() - 10 * 60_000),
+      expiresOn: new Date(Date.now() + 24 * 3_600_000),
+    }),
+  );
+  if (port !== undefined) url.port = String(port);
+  return url.toString();
+}
+
+export async function writeConfig(
+  sourceConnection: string,
+  spec: Pick<HandProtectSpec, 'resourceGroup' | 'vm' | 'agent'>,
+  cacheContainerSasUrl: string,
+): Promise<void> {
+  await writeAgentConfig(
+    BlobServiceClient.fromConnectionString(sourceConnection).getContainerClient(CONTAINERS.agentConfig),
+    {
+      version: 1,
+      vmId: `${spec.resourceGroup}/${spec.vm}`,
+      generation: 1,
+      cacheContainerSasUrl,
+      ...spec.agent,
+    },
+  );
+}
+
+export async function protectByHand(
+  regions: { source: string; target: string },
+  spec: HandProtectSpec,
+): Promise<void> {
+  const { resourceGroup, vm, disks } = spec;
+  const source = BlobServiceClient.fromConnectionString(regions.source);
+  const target = BlobServiceClient.fromConnectionString(regions.target);
+  const diskContainer = source.getContainerClient(CONTAINERS.disks);
+  await diskContainer.createIfNotExists();
+  await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
+  const replicas = target.getContainerClient(CONTAINERS.replicas);
+  await replicas.createIfNotExists();
+  for (const d of disks) {
+    await createVmDisk(diskContainer, resourceGroup, vm, d.name, d.lun, d.sizeBytes);
+    await replicas.getPageBlobClient(`${resourceGroup}/${vm}/${d.name}`).create(d.sizeBytes);
+  }
+  await TableProtectedItemStore.fromConnectionString(regions.target).create({
+    resourceGroup,
+    vm,
+    state: 'Protected',
+    generation: 1,
+    disks: disks.map((d) => ({ lun: d.lun, name: d.name, sizeBytes: d.sizeBytes })),
+    applyEnabled: true,
+    watermark: 0,
+  });
+  await writeConfig(regions.source, spec, cacheSasUrl(regions.source, spec.cachePort));
+}
