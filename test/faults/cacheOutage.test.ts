@@ -1,7 +1,7 @@
 /**
  * Fault 4: the cache unreachable for the agent for 2 minutes (TIDEMARK_FAULT_CACHE_OUTAGE_MS shortens
- * it for a local run; CI uses the full 2 minutes) while a workload writes: its SAS is pointed at a
- * closed port, the rest of the source region stays up (the VM's disks live there). The agent's
+ * it for a quick local run; unset, the full 2 minutes) while a workload writes: its SAS is pointed at
+ * a closed port, the rest of the source region stays up (the VM's disks live there). The agent's
  * journal is capped at 1 MiB, so writes block once it is full (back-pressure): the writer's request
  * waits, nothing more is acknowledged, nothing acknowledged is dropped, the source disk never holds
  * the blocked write. Then the SAS is restored: the blocked write completes, the agent catches up, and

@@ -50,6 +50,7 @@ interface Vm {
 describe('fault: the source clock 5 minutes off the host', () => {
   let stack: FaultStack;
   let behindAgent: MobilityAgent | undefined;
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-faults-skew-'));
   const vms: Vm[] = [];
   const regions = (): { source: string; target: string } => ({
     source: stack.source.connectionString,
@@ -97,7 +98,7 @@ describe('fault: the source clock 5 minutes off the host', () => {
       resourceGroup: RG,
       vm: 'behind',
       sourceConnectionString: regions().source,
-      stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-faults-skew-')),
+      stateDir,
       logger: new RecordingLogger(),
       clock: new SkewedClock(-SKEW_MS),
       configPollIntervalMs: 300,
@@ -115,6 +116,7 @@ describe('fault: the source clock 5 minutes off the host', () => {
     }
     await behindAgent?.stop();
     await stack?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }, 180_000);
 
   it('replicates exactly and cuts exact recovery points either way', async () => {
