@@ -338,18 +338,7 @@ export class DeltaApplier {
 
   async #quarantine(item: ProtectedItem, blobName: string, body: Buffer, err: TidemarkError): Promise<void> {
     const reason = `delta ${blobName} failed validation: ${err.code}: ${err.message}`;
-    await this.stores.quarantine.getBlockBlobClient(blobName).uploadData(body, {
-      metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code: err.code },
-    });
-    const resync = { state: 'ResyncRequired', resyncReason: reason, applyEnabled: false } as const;
-    const health = assessHealth({ ...item, ...resync }, this.options.clock.now());
-    await this.stores.items.update(item, {
-      ...resync,
-      rpoSeconds: health.rpoSeconds,
-      health: health.health,
-      healthReasons: health.reasons,
-    });
-    await this.#deleteFromCache(blobName);
+    await this.#setAside(item, blobName, body, reason, err.code);
     this.options.logger.error('Quarantined a bad delta; the VM needs a resync', {
       vm: `${item.resourceGroup}/${item.vm}`,
       blobName,
@@ -366,8 +355,24 @@ export class DeltaApplier {
    */
   async #lostWrites(item: ProtectedItem, blobName: string, body: Buffer, sequence: number): Promise<string> {
     const reason = `the mobility agent of ${item.resourceGroup}/${item.vm} restarted after an unclean stop (a crash or a kill) or served writes while not replicating: writes it acknowledged before delta ${sequence} may never have reached the cache, so the replicas may miss them. They stay as of delta ${sequence - 1}; disable and enable replication again to resync.`;
+    await this.#setAside(item, blobName, body, reason, 'AgentLostWrites');
+    this.options.logger.error('The agent lost writes before this delta; the VM needs a resync', {
+      vm: `${item.resourceGroup}/${item.vm}`,
+      blobName,
+    });
+    return reason;
+  }
+
+  /** Moves a delta to quarantine with its reason, marks the item ResyncRequired, and drops it from the cache. */
+  async #setAside(
+    item: ProtectedItem,
+    blobName: string,
+    body: Buffer,
+    reason: string,
+    code: string,
+  ): Promise<void> {
     await this.stores.quarantine.getBlockBlobClient(blobName).uploadData(body, {
-      metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code: 'AgentLostWrites' },
+      metadata: { reason: encodeURIComponent(reason).slice(0, 4000), code },
     });
     const resync = { state: 'ResyncRequired', resyncReason: reason, applyEnabled: false } as const;
     const health = assessHealth({ ...item, ...resync }, this.options.clock.now());
@@ -378,11 +383,6 @@ export class DeltaApplier {
       healthReasons: health.reasons,
     });
     await this.#deleteFromCache(blobName);
-    this.options.logger.error('The agent lost writes before this delta; the VM needs a resync', {
-      vm: `${item.resourceGroup}/${item.vm}`,
-      blobName,
-    });
-    return reason;
   }
 
   async #deleteFromCache(blobName: string): Promise<void> {
