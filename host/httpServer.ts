@@ -20,6 +20,9 @@ export interface HttpRouter {
   use(handler: RouteHandler): void;
 }
 
+/** How long an idle keep-alive connection stays open (Kestrel's KeepAliveTimeout, 130 s). */
+export const KEEP_ALIVE_TIMEOUT_MS = 130_000;
+
 export class HostHttpServer implements HttpRouter {
   readonly #handlers: RouteHandler[] = [];
   readonly #server: http.Server;
@@ -29,7 +32,9 @@ export class HostHttpServer implements HttpRouter {
 
   constructor(private readonly logger: Logger) {
     this.#server = http.createServer((req, res) => void this.#dispatch(req, res));
-    this.#server.keepAliveTimeout = 5_000;
+    // Kestrel's default, as the Functions host in Azure keeps idle connections. Node's 5 s races
+    // keep-alive clients: a request sent as the server closes the socket fails with a hang-up.
+    this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   }
 
   use(handler: RouteHandler): void {

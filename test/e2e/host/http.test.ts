@@ -85,6 +85,12 @@ describe('http trigger', () => {
       expect(res.headers.get('x-tidemark-fixture')).toBe('http-app');
     });
 
+    it('keeps idle connections as Kestrel does (130 s) and says so, so clients close first', async () => {
+      const res = await fetch(url('/api/hello?name=kept'));
+      await res.text();
+      expect(res.headers.get('keep-alive')).toBe('timeout=130');
+    });
+
     it('passes a text body', async () => {
       const res = await fetch(url('/api/hello'), { method: 'POST', body: 'alice' });
       expect(await res.text()).toBe('hello alice');
