@@ -126,7 +126,40 @@ const MAX_DEPTH = 8;
  * with its name, message, stack and own fields). What holds no secret is returned as it is.
  */
 export function redactFields(fields: LogFields): LogFields {
-  return redactValue(fields, 0, new WeakSet()) as LogFields;
+  return flatRedacted(fields) ?? (redactValue(fields, 0, new WeakSet()) as LogFields);
+}
+
+/**
+ * The common case, a plain object whose values are all primitives (an invocation's log line): the
+ * same result as redactValue, without its cycle bookkeeping. Undefined when a value is an object.
+ */
+function flatRedacted(fields: LogFields): LogFields | undefined {
+  const proto: unknown = Object.getPrototypeOf(fields);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Object.keys(fields);
+  const values: unknown[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const v = fields[keys[i] as string];
+    if (v !== null && typeof v === 'object') return undefined;
+    values[i] = v;
+  }
+  let out: LogFields | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const v = values[i];
+    const r =
+      SECRET_FIELD.test(key) && v !== undefined && v !== null && v !== ''
+        ? REDACTED
+        : typeof v === 'string'
+          ? redactMessage(v)
+          : v;
+    if (r !== v && !out) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j] as string] = values[j];
+    }
+    if (out) out[key] = r;
+  }
+  return out ?? fields;
 }
 
 function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 
 import type { Clock } from '../../shared/clock';
 import { ensureError, TidemarkError } from '../../shared/errors';
-import type { Logger } from '../../shared/logger';
+import type { LogFields, Logger } from '../../shared/logger';
 import type { BindingContext, BindingProvider, HostServices } from '../plugin';
 import { triggerBinding } from '../plugin';
 import type { CoreApi, RegisteredFunction } from './coreApi';
@@ -53,9 +53,18 @@ const LEVELS: Record<RpcLogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
   none: undefined,
 };
 
+interface FunctionPlan {
+  triggerName: string;
+  /** The function's input bindings other than its trigger, in declaration order. */
+  inputs: [string, RpcBindingInfo][];
+  /** `$return` when it is an output binding the host writes (not the HTTP response). */
+  returnBinding?: RpcBindingInfo;
+}
+
 export class Invoker {
   readonly appHookData: Record<string, unknown> = {};
   readonly #bindings = new Map<string, BindingProvider>();
+  readonly #plans = new WeakMap<RegisteredFunction, FunctionPlan>();
   #inFlight = 0;
   #idle: (() => void)[] = [];
   #services?: HostServices;
@@ -105,11 +114,10 @@ export class Invoker {
     const started = this.clock.now();
     const startedHr = performance.now();
     const functionName = fn.metadata.name;
-    const log = this.logger.child({ function: functionName, invocationId });
     this.#inFlight++;
     let outcome: InvocationOutcome;
     try {
-      const response = await this.#run(fn, request, invocationId, log);
+      const response = await this.#run(fn, request, invocationId);
       outcome = { invocationId, ok: true, response, durationMs: performance.now() - startedHr };
     } catch (err) {
       outcome = {
@@ -122,27 +130,49 @@ export class Invoker {
       this.#inFlight--;
       if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }
-    const fields = {
+    // The function and invocation id lead the line, as a child logger's bindings would; one call to
+    // the host logger writes it (no child logger per invocation).
+    const fields: LogFields = {
+      function: functionName,
+      invocationId,
       startedAt: new Date(started).toISOString(),
       durationMs: Math.round(outcome.durationMs * 100) / 100,
       outcome: outcome.ok ? 'Succeeded' : 'Failed',
-      ...(request.retryContext ? { retryCount: request.retryContext.retryCount } : {}),
-      ...request.logFields,
     };
-    if (outcome.ok) log.info(`Executed '${functionName}' (Succeeded)`, fields);
-    else
-      log.error(`Executed '${functionName}' (Failed)`, {
-        ...fields,
-        err: outcome.error?.stack ?? outcome.error?.message,
-      });
+    if (request.retryContext) fields.retryCount = request.retryContext.retryCount;
+    if (request.logFields) Object.assign(fields, request.logFields);
+    if (outcome.ok) this.logger.info(`Executed '${functionName}' (Succeeded)`, fields);
+    else {
+      fields.err = outcome.error?.stack ?? outcome.error?.message;
+      this.logger.error(`Executed '${functionName}' (Failed)`, fields);
+    }
     return outcome;
+  }
+
+  /** What an invocation of `fn` needs from its metadata, worked out once (registrations are locked). */
+  #planFor(fn: RegisteredFunction): FunctionPlan {
+    let plan = this.#plans.get(fn);
+    if (!plan) {
+      const trigger = triggerBinding(fn);
+      const inputs: [string, RpcBindingInfo][] = [];
+      for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
+        if (name !== trigger.name && binding.direction === 'in') inputs.push([name, binding]);
+      }
+      const ret = fn.metadata.bindings.$return;
+      plan = {
+        triggerName: trigger.name,
+        inputs,
+        returnBinding: ret && String(ret.type).toLowerCase() !== 'http' ? ret : undefined,
+      };
+      this.#plans.set(fn, plan);
+    }
+    return plan;
   }
 
   async #run(
     fn: RegisteredFunction,
     request: InvocationRequest,
     invocationId: string,
-    log: Logger,
   ): Promise<RpcInvocationResponse> {
     const model = this.core.getProgrammingModel();
     if (!model) {
@@ -151,22 +181,23 @@ export class Invoker {
         'No programming model is registered; the app did not load @azure/functions.',
       );
     }
-    const trigger = triggerBinding(fn);
+    const plan = this.#planFor(fn);
     const bindingCtx: BindingContext = {
       functionName: fn.metadata.name,
       invocationId,
       bindingData: request.bindingData ?? {},
       services: this.#requireServices(),
     };
-    const inputData: RpcParameterBinding[] = [{ name: trigger.name, data: request.triggerData }];
-    for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
-      if (name === trigger.name || binding.direction !== 'in') continue;
+    const inputData: RpcParameterBinding[] = [{ name: plan.triggerName, data: request.triggerData }];
+    for (const [name, binding] of plan.inputs) {
       const provider = this.#provider(binding, name, fn);
       if (!provider.resolveInput)
         throw new TidemarkError('InvalidConfig', `"${binding.type}" cannot be an input binding.`);
       inputData.push({ name, data: await provider.resolveInput(binding, bindingCtx) });
     }
 
+    const logger = this.logger;
+    const functionName = fn.metadata.name;
     const coreCtx: CoreInvocationContext = {
       invocationId,
       request: {
@@ -179,7 +210,7 @@ export class Invoker {
       metadata: fn.metadata,
       log: (level: RpcLogLevel, category: RpcLogCategory, message: string) => {
         const method = LEVELS[level];
-        if (method) log[method](message, { category });
+        if (method) logger[method](message, { function: functionName, invocationId, category });
       },
     };
     const invocationModel = model.getInvocationModel(coreCtx);
@@ -228,12 +259,15 @@ export class Invoker {
     if (post.error !== undefined && post.error !== null) throw post.error;
 
     const response = await invocationModel.getResponse(context, post.result);
-    await this.#writeOutputs(fn, response, bindingCtx);
+    if (response.outputData?.length || (plan.returnBinding && response.returnValue)) {
+      await this.#writeOutputs(fn, plan, response, bindingCtx);
+    }
     return response;
   }
 
   async #writeOutputs(
     fn: RegisteredFunction,
+    plan: FunctionPlan,
     response: RpcInvocationResponse,
     ctx: BindingContext,
   ): Promise<void> {
@@ -242,9 +276,8 @@ export class Invoker {
       const binding = item.name ? fn.metadata.bindings[item.name] : undefined;
       if (binding && item.data) writes.push([item.name as string, binding, item.data]);
     }
-    const ret = fn.metadata.bindings.$return;
-    if (ret && String(ret.type).toLowerCase() !== 'http' && response.returnValue) {
-      writes.push(['$return', ret, response.returnValue]);
+    if (plan.returnBinding && response.returnValue) {
+      writes.push(['$return', plan.returnBinding, response.returnValue]);
     }
     for (const [name, binding, data] of writes) {
       const provider = this.#provider(binding, name, fn);

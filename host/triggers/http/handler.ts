@@ -12,7 +12,7 @@ import { handleAdmin, handleRoot, type AdminContext } from './admin';
 import { isAuthorized } from './auth';
 import type { HttpOptions } from './config';
 import { RequestGate } from './gate';
-import { readRequestBody, toRpcRequest } from './request';
+import { hasBody, readRequestBody, toRpcRequest } from './request';
 import { sendEmpty, sendFunctionResponse, sendTooLarge } from './response';
 import type { RouteMatch, RouteTable } from './routeTable';
 import { splitPath } from './routeTemplate';
@@ -47,15 +47,18 @@ export function createHttpTriggerHandler(
     url: URL,
   ): Promise<void> {
     let body: Buffer | undefined;
-    try {
-      body = await readRequestBody(req, options.maxRequestBodySize);
-    } catch (err) {
-      if (req.destroyed) return; // the client went away; nobody to answer
-      throw err;
-    }
-    if (!body) {
-      sendTooLarge(res, options.maxRequestBodySize, custom);
-      return;
+    // Most requests (GET, HEAD ...) carry no body: nothing to wait for.
+    if (hasBody(req)) {
+      try {
+        body = await readRequestBody(req, options.maxRequestBodySize);
+      } catch (err) {
+        if (req.destroyed) return; // the client went away; nobody to answer
+        throw err;
+      }
+      if (!body) {
+        sendTooLarge(res, options.maxRequestBodySize, custom);
+        return;
+      }
     }
     const { http: rpc, bindingData } = toRpcRequest(req, url, match.params, body);
     const outcome = await gate.run(() =>

@@ -7,7 +7,8 @@ import type http from 'node:http';
 
 import type { RpcHttpData } from '../../core/rpcTypes';
 
-function hasBody(req: http.IncomingMessage): boolean {
+/** Whether the request carries a body (a Content-Length other than 0, or chunked). */
+export function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -62,25 +63,39 @@ export function toRpcRequest(
   req: http.IncomingMessage,
   url: URL,
   params: Record<string, string>,
-  body: Buffer,
+  body: Buffer | undefined,
 ): ConvertedRequest {
-  // fromEntries defines own properties, so names like `__proto__` or `constructor` stay plain keys.
-  const headerEntries: [string, string][] = [];
-  for (const [key, value] of Object.entries(req.headers)) {
+  const headers: Record<string, string> = {};
+  const incoming = req.headers;
+  for (const key of Object.keys(incoming)) {
+    const value = incoming[key];
     const text = Array.isArray(value) ? value.join(', ') : value;
-    if (text) headerEntries.push([key, text]);
+    if (text) setOwn(headers, key, text);
   }
-  const headers = Object.fromEntries(headerEntries);
-  const joined = new Map<string, string>();
-  for (const [key, value] of url.searchParams) {
-    const previous = joined.get(key);
-    joined.set(key, previous === undefined ? value : `${previous},${value}`);
+  const query: Record<string, string> = {};
+  // An empty query string has no parameters; skip building URLSearchParams for it.
+  if (url.search !== '') {
+    for (const [key, value] of url.searchParams) {
+      const previous = Object.hasOwn(query, key) ? query[key] : undefined;
+      setOwn(query, key, previous === undefined ? value : `${previous},${value}`);
+    }
   }
-  const query = Object.fromEntries(joined);
   const rpc: RpcHttpData = { method: req.method ?? 'GET', url: url.href, headers, query, params };
-  if (body.length > 0) rpc.body = { bytes: body };
+  if (body && body.length > 0) rpc.body = { bytes: body };
   return {
     http: rpc,
     bindingData: { Query: query, Headers: headers, ...query, ...params },
   };
+}
+
+/**
+ * Sets an own data property, so names like `__proto__` or `constructor` stay plain keys (plain
+ * assignment of `__proto__` would replace the prototype instead).
+ */
+function setOwn(target: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }

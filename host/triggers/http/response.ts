@@ -65,14 +65,17 @@ export function sendFunctionResponse(
     throw new RangeError(`The function returned the invalid HTTP status "${result.statusCode}".`);
   }
   const headers: Headers = { ...customHeaders };
-  for (const [key, value] of Object.entries(result.headers ?? {})) {
-    const name = key.toLowerCase();
-    if (!HOP_HEADERS.has(name)) headers[name] = value;
+  const own = result.headers;
+  if (own) {
+    for (const key of Object.keys(own)) {
+      const name = key.toLowerCase();
+      if (!HOP_HEADERS.has(name)) headers[name] = own[key] as string;
+    }
   }
-  const cookies = (result.cookies ?? []).map(serializeCookie);
-  if (cookies.length > 0) {
-    const own = headers['set-cookie'];
-    headers['set-cookie'] = own === undefined ? cookies : [...([] as string[]).concat(own), ...cookies];
+  if (result.cookies && result.cookies.length > 0) {
+    const cookies = result.cookies.map(serializeCookie);
+    const set = headers['set-cookie'];
+    headers['set-cookie'] = set === undefined ? cookies : [...([] as string[]).concat(set), ...cookies];
   }
   if (NO_BODY.has(status)) {
     res.writeHead(status, headers);

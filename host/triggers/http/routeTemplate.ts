@@ -167,7 +167,10 @@ export function parseRouteTemplate(template: string): RouteTemplate {
 
 /** Splits a URL path (percent-encoded) into decoded segments, ignoring one trailing slash. */
 export function splitPath(pathname: string): string[] {
-  const body = pathname.replace(/^\//, '').replace(/\/$/, '');
+  // One leading and one trailing slash off, without regular expressions (this runs per request).
+  const start = pathname.startsWith('/') ? 1 : 0;
+  const end = pathname.length > start && pathname.endsWith('/') ? pathname.length - 1 : pathname.length;
+  const body = pathname.slice(start, end);
   if (body === '') return [];
   return body.split('/').map((s) => {
     if (!s.includes('%')) return s;
