@@ -14,6 +14,7 @@ import { triggerBinding } from '../plugin';
 import type { CoreApi, RegisteredFunction } from './coreApi';
 import type {
   CoreInvocationContext,
+  ProgrammingModel,
   RpcBindingInfo,
   RpcInvocationResponse,
   RpcLogCategory,
@@ -77,6 +78,11 @@ export class Invoker {
   ) {}
 
   /** Late-bound because services contain the invoker itself. */
+  /** The programming model the app registered (for benchmarks that call it directly). */
+  get programmingModel(): ProgrammingModel | undefined {
+    return this.core.getProgrammingModel();
+  }
+
   attach(services: HostServices): void {
     this.#services = services;
   }

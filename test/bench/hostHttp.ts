@@ -3,7 +3,8 @@
  * JSON body) beside a plain node:http server doing the same work, in the same run, with the same
  * load: 16 keep-alive connections, 3 s per side. The sides alternate in short rounds so background
  * load on the machine weighs on both alike. The load generator runs in a worker thread so its CPU
- * does not share the servers' event loop.
+ * does not share the servers' event loop. A third side, the library floor, hands requests straight to
+ * @azure/functions from a plain server: what the library's own conversion leaves for any host.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,7 +14,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { createPinoLogger } from '../../shared/pinoLogger';
-import { startHost } from '../../host/startHost';
+import type { CoreInvocationContext } from '../../host/core/rpcTypes';
+import { type HostHandle, startHost } from '../../host/startHost';
 import type { BenchResult } from './types';
 
 const LOAD = { concurrency: 16, warmupMs: 1000, roundMs: 500, rounds: 6 };
@@ -83,6 +85,67 @@ async function plainServer(): Promise<{ url: string; close: () => Promise<void> 
   };
 }
 
+/**
+ * The least any host must do per request with this library: a plain node:http server that hands
+ * the request to the app's programming model (@azure/functions converts it to its HttpRequest, runs
+ * the function, converts the HttpResponse back) and writes the answer. No routing, keys, hooks,
+ * throttling or log line. Its rps ÷ the plain server's is the ceiling of host.http.rps.ratio.
+ */
+async function libraryFloorServer(host: HostHandle): Promise<{ url: string; close: () => Promise<void> }> {
+  const model = host.services.invoker.programmingModel;
+  const fn = host.functions[0];
+  if (!model || !fn) throw new Error('The bench fixture registered no function');
+  const trigger = Object.keys(fn.metadata.bindings)[0] ?? 'request';
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    const invocationId = `floor-${n++}`;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+    const coreContext: CoreInvocationContext = {
+      invocationId,
+      request: {
+        invocationId,
+        functionId: fn.id,
+        inputData: [
+          {
+            name: trigger,
+            data: {
+              http: {
+                method: req.method,
+                url: `http://${req.headers.host}${req.url}`,
+                headers,
+                query: {},
+                params: {},
+              },
+            },
+          },
+        ],
+        triggerMetadata: {},
+      },
+      metadata: fn.metadata,
+      log: () => undefined,
+    };
+    void (async () => {
+      const invocation = model.getInvocationModel(coreContext);
+      const { context, inputs } = await invocation.getArguments();
+      const result = await invocation.invokeFunction(context, inputs, fn.callback);
+      const answer = (await invocation.getResponse(context, result)).returnValue?.http;
+      const body = Buffer.from(answer?.body?.bytes ?? answer?.body?.string ?? '');
+      res.writeHead(Number(answer?.statusCode ?? 200), { ...answer?.headers, 'content-length': body.length });
+      res.end(body);
+    })().catch(() => {
+      res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/api/bench`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** The bench fixture (one function, no hooks), from the sources or from dist. */
 function fixtureDir(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
@@ -105,9 +168,19 @@ export async function benchHostHttp(): Promise<BenchResult[]> {
   });
   let baseline: number;
   let value: number;
+  let floor: number;
   try {
     await host.ready;
-    [baseline, value] = (await requestsPerSecond([plain.url, `${host.url}/api/bench`])) as [number, number];
+    const floorServer = await libraryFloorServer(host);
+    try {
+      [baseline, value, floor] = (await requestsPerSecond([
+        plain.url,
+        `${host.url}/api/bench`,
+        floorServer.url,
+      ])) as [number, number, number];
+    } finally {
+      await floorServer.close();
+    }
   } finally {
     await host.dispose();
     await plain.close();
@@ -126,5 +199,22 @@ export async function benchHostHttp(): Promise<BenchResult[]> {
       ratio,
     },
     { name: 'host.http.rps', value, unit: 'req/s', better: 'higher', baseline, ratio },
+    // The ceiling the library's own request/response conversion leaves, and how near the host is.
+    {
+      name: 'host.http.library_floor.ratio',
+      value: floor / baseline,
+      unit: 'ratio',
+      better: 'higher',
+      baseline,
+      ratio: floor / baseline,
+    },
+    {
+      name: 'host.http.rps_vs_floor.ratio',
+      value: value / floor,
+      unit: 'ratio',
+      better: 'higher',
+      baseline: floor,
+      ratio: value / floor,
+    },
   ];
 }
