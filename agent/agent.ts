@@ -8,10 +8,14 @@
  *                                 └───┘ generation or settings change: switch pipelines
  *
  * Every transition runs on one serial chain, so polls, switches, bookmarks and stop never overlap.
+ * Fresh cache credentials are the exception: when the shipper has none for its next delta, the
+ * config is read again every `credentialsPollIntervalMs` outside that chain (a switch or a stop may
+ * be waiting on that very upload) and only the sink's credentials are replaced.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 import {
+  type AgentCacheCredentials,
   type AgentHealth,
   type AgentReplicationConfig,
   type AgentStatus,
@@ -21,7 +25,7 @@ import { type Clock, SystemClock } from '../shared/clock';
 import { ensureError, TidemarkError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { CONTAINERS } from '../shared/storageNames';
-import { type ConfigRead, readAgentConfig } from './agentConfig';
+import { type ConfigRead, type ConfigReadCache, readAgentConfig } from './agentConfig';
 import { ChangeJournal } from './changeJournal';
 import { DeltaShipper } from './deltaShipper';
 import { BlobDeltaSink, type DeltaSink, type PutResult } from './deltaSink';
@@ -47,6 +51,8 @@ export interface MobilityAgentOptions {
   clock?: Clock;
   logger: Logger;
   configPollIntervalMs?: number;
+  /** How often the config is read while the shipper waits for cache credentials (default 1 s). */
+  credentialsPollIntervalMs?: number;
   /** Status is written this often, and at once on any change of health, generation or error. */
   statusIntervalMs?: number;
   /** How often health is looked at for changes. */
@@ -56,7 +62,7 @@ export interface MobilityAgentOptions {
   /** Seams for tests; by default the source storage and BlobDeltaSink. */
   openDisks?: () => Promise<VmDisks>;
   readConfig?: () => Promise<ConfigRead>;
-  createSink?: (cacheContainerSasUrl: string) => DeltaSink;
+  createSink?: (credentials: AgentCacheCredentials) => DeltaSink;
 }
 
 /** The journal and shipper of one config; the shipper is absent until it could be started. */
@@ -65,25 +71,39 @@ interface Pipeline {
   journal: ChangeJournal;
   sink: SwitchableSink;
   shipper?: DeltaShipper;
+  /** The loop reading fresh credentials while the shipper waits for them. */
+  refreshing?: Promise<void>;
 }
 
-/** A sink whose SAS can be replaced under a running shipper (its retries then use the new one). */
+/**
+ * A sink whose credentials can be replaced under a running shipper (its retries then use the new
+ * ones). Each config read takes a ticket before it starts; credentials from a read that started
+ * before the one already applied are ignored, so two readers never put back an older window.
+ */
 class SwitchableSink implements DeltaSink {
-  #url: string;
+  #key: string;
+  #ticket: number;
   #sink: DeltaSink;
 
   constructor(
-    url: string,
-    private readonly create: (url: string) => DeltaSink,
+    credentials: AgentCacheCredentials,
+    ticket: number,
+    private readonly create: (credentials: AgentCacheCredentials) => DeltaSink,
   ) {
-    this.#url = url;
-    this.#sink = create(url);
+    this.#key = JSON.stringify(credentials);
+    this.#ticket = ticket;
+    this.#sink = create(credentials);
   }
 
-  use(url: string): void {
-    if (url === this.#url) return;
-    this.#url = url;
-    this.#sink = this.create(url);
+  /** Uses these credentials from the next upload on; true when they changed. */
+  use(credentials: AgentCacheCredentials, ticket: number): boolean {
+    if (ticket < this.#ticket) return false;
+    this.#ticket = ticket;
+    const key = JSON.stringify(credentials);
+    if (key === this.#key) return false;
+    this.#key = key;
+    this.#sink = this.create(credentials);
+    return true;
   }
 
   putDelta(name: string, body: Buffer, metadata: Record<string, string>): Promise<PutResult> {
@@ -95,7 +115,7 @@ class SwitchableSink implements DeltaSink {
   }
 }
 
-/** Settings that need a new journal or shipper when they change (the SAS does not). */
+/** Settings that need a new journal or shipper when they change (the credentials do not). */
 function pipelineKey(c: AgentReplicationConfig): string {
   return JSON.stringify([
     c.generation,
@@ -136,6 +156,10 @@ export class MobilityAgent {
   #statusFailing = false;
   #lastStatusKey?: string;
   #lastStatusAt = -Infinity;
+  /** Numbers config reads in the order they start (SwitchableSink.use). */
+  #readTicket = 0;
+  /** The last config read and its ETag: polls download the blob only when it changed. */
+  readonly #configCache: { current?: ConfigReadCache } = {};
 
   constructor(options: MobilityAgentOptions) {
     this.#o = options;
@@ -284,9 +308,21 @@ export class MobilityAgent {
     }
   }
 
+  #readConfig(): Promise<ConfigRead> {
+    return (
+      this.#o.readConfig?.() ??
+      readAgentConfig(
+        this.#container(CONTAINERS.agentConfig),
+        this.#o.resourceGroup,
+        this.#o.vm,
+        this.#configCache,
+      )
+    );
+  }
+
   async #poll(): Promise<void> {
-    const read = await (this.#o.readConfig?.() ??
-      readAgentConfig(this.#container(CONTAINERS.agentConfig), this.#o.resourceGroup, this.#o.vm));
+    const ticket = ++this.#readTicket;
+    const read = await this.#readConfig();
     if (read.kind === 'invalid') {
       if (read.problem !== this.#configError) {
         this.#log.error('Replication config rejected; keeping the current state', { problem: read.problem });
@@ -303,15 +339,15 @@ export class MobilityAgent {
       if (this.#pipeline) await this.#disable();
       return;
     }
-    await this.#apply(read.config);
+    await this.#apply(read.config, ticket);
   }
 
-  async #apply(config: AgentReplicationConfig): Promise<void> {
+  async #apply(config: AgentReplicationConfig, ticket: number): Promise<void> {
     const p = this.#pipeline;
-    if (!p) await this.#enable(config);
-    else if (pipelineKey(p.config) !== pipelineKey(config)) await this.#switch(p, config);
+    if (!p) await this.#enable(config, ticket);
+    else if (pipelineKey(p.config) !== pipelineKey(config)) await this.#switch(p, config, ticket);
     else {
-      p.sink.use(config.cacheContainerSasUrl);
+      if (p.sink.use(config.cache, ticket)) p.shipper?.retryNow();
       p.config = config;
       if (!p.shipper) await this.#startShipper(p);
     }
@@ -319,9 +355,9 @@ export class MobilityAgent {
   }
 
   /** Shipper first, then the journal on every disk: nothing is journaled that no one ships. */
-  async #enable(config: AgentReplicationConfig): Promise<void> {
+  async #enable(config: AgentReplicationConfig, ticket: number): Promise<void> {
     const disks = this.#requireDisks();
-    const p = this.#newPipeline(config);
+    const p = this.#newPipeline(config, ticket);
     const { continuing } = await this.#startShipper(p);
     await disks.setJournal(p.journal);
     const missed = disks.takeUnjournaledWrites();
@@ -348,10 +384,13 @@ export class MobilityAgent {
    * sequence file, and the new generation's first delta must not reach the cache before the old
    * generation's last. Writes meanwhile wait in the new journal (back-pressure when it is full).
    */
-  async #switch(old: Pipeline, config: AgentReplicationConfig): Promise<void> {
+  async #switch(old: Pipeline, config: AgentReplicationConfig, ticket: number): Promise<void> {
     const disks = this.#requireDisks();
-    old.sink.use(config.cacheContainerSasUrl);
-    const next = this.#newPipeline(config);
+    // Credentials are per generation: the old shipper keeps its own unless the generation stays.
+    if (config.generation === old.config.generation && old.sink.use(config.cache, ticket)) {
+      old.shipper?.retryNow();
+    }
+    const next = this.#newPipeline(config, ticket);
     await disks.setJournal(next.journal);
     if (config.generation !== old.config.generation) this.#resyncReason = undefined;
     let lost: string | undefined;
@@ -400,12 +439,45 @@ export class MobilityAgent {
     this.#log.info('App-consistent bookmark taken', { request, generation: p.config.generation });
   }
 
-  #newPipeline(config: AgentReplicationConfig): Pipeline {
+  #newPipeline(config: AgentReplicationConfig, ticket: number): Pipeline {
     return {
       config,
       journal: new ChangeJournal({ clock: this.#clock, maxBufferBytes: config.maxBufferBytes }),
-      sink: new SwitchableSink(config.cacheContainerSasUrl, this.#o.createSink ?? BlobDeltaSink.fromSasUrl),
+      sink: new SwitchableSink(
+        config.cache,
+        ticket,
+        this.#o.createSink ?? ((credentials) => new BlobDeltaSink(credentials)),
+      ),
     };
+  }
+
+  /**
+   * The shipper has no credentials for its next delta: reads the config every
+   * `credentialsPollIntervalMs` until it has, taking only the credentials of this pipeline's
+   * generation from it. Runs outside the serial chain (a switch or stop may be waiting on that
+   * upload), ends when the shipper stops waiting (credentials came, or it was stopped).
+   */
+  #credentialsNeeded(p: Pipeline, shipper: DeltaShipper): void {
+    p.refreshing ??= (async () => {
+      const interval = this.#o.credentialsPollIntervalMs ?? 1000;
+      try {
+        while (shipper.waitingForCredentials) {
+          const ticket = ++this.#readTicket;
+          const read = await this.#readConfig().catch((err: unknown): undefined => {
+            this.#log.debug('Cannot read the config for fresh credentials', {
+              error: ensureError(err).message,
+            });
+            return undefined;
+          });
+          if (read?.kind === 'valid' && read.config.generation === p.config.generation) {
+            if (p.sink.use(read.config.cache, ticket)) shipper.retryNow();
+          }
+          await this.#clock.sleep(interval);
+        }
+      } finally {
+        p.refreshing = undefined;
+      }
+    })();
   }
 
   /** Starts the pipeline's shipper; `continuing` when the generation already had sequence numbers. */
@@ -424,6 +496,7 @@ export class MobilityAgent {
       flushIntervalMs: p.config.flushIntervalMs,
       maxDeltaBytes: p.config.maxDeltaBytes,
       heartbeatIntervalMs: p.config.heartbeatIntervalMs,
+      onCredentialsNeeded: () => this.#credentialsNeeded(p, shipper),
     });
     await shipper.start();
     p.shipper = shipper;

@@ -3,7 +3,10 @@
  * `maxDeltaBytes` are waiting, in sequence order, one upload at a time. An empty interval ships
  * nothing; after `heartbeatIntervalMs` without an upload an empty heartbeat delta tells the target
  * up to when the source is covered. A failed upload is retried (same number, same bytes) with
- * exponential back-off; meanwhile the journal fills and writers wait, so nothing is dropped.
+ * exponential back-off; meanwhile the journal fills and writers wait, so nothing is dropped. An
+ * upload the agent has no credentials for yet (its delta window is used up, or the SAS was refused)
+ * is retried the same way: the shipper asks for fresh credentials (`onCredentialsNeeded`) and
+ * retries at once when they come (`retryNow`); it never skips a number.
  *
  *   idle ──(data or interval)──▶ sealing ──▶ uploading ──ok──▶ idle
  *                                              │  ▲
@@ -21,7 +24,7 @@ import {
 import { ensureError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { ChangeJournal, JournalBatch } from './changeJournal';
-import type { DeltaSink } from './deltaSink';
+import { type DeltaSink, isCacheCredentialsError } from './deltaSink';
 import type { SequenceState, SequenceStore } from './sequenceStore';
 
 export type ShipperHealth = 'Healthy' | 'Degraded' | 'Unreachable';
@@ -42,6 +45,8 @@ export interface ShipperOptions {
   retry?: { initialMs: number; maxMs: number };
   /** Failing this long turns health from Degraded to Unreachable. */
   unreachableAfterMs?: number;
+  /** Called on every upload that failed for want of credentials (none issued yet for it, or refused). */
+  onCredentialsNeeded?: (sequence: number) => void;
 }
 
 export interface ShipperStatus {
@@ -65,6 +70,7 @@ export const DEFAULTS = {
   heartbeatIntervalMs: 30_000,
   retry: { initialMs: 500, maxMs: 30_000 },
   unreachableAfterMs: 60_000,
+  onCredentialsNeeded: (): void => undefined,
 };
 
 export class DeltaShipper {
@@ -87,6 +93,12 @@ export class DeltaShipper {
    */
   #resyncPending = false;
   #resyncFrom = 0;
+  /** The sequence number waiting for credentials, while one is. */
+  #credentialsFor?: number;
+  /** Aborts the back-off between two upload attempts (new credentials, or a stop). */
+  #retryWake?: AbortController;
+  /** New credentials came while an attempt was under way: its back-off is skipped. */
+  #retryRequested = false;
 
   constructor(options: ShipperOptions) {
     this.#o = { ...DEFAULTS, ...options } as Required<ShipperOptions>;
@@ -147,6 +159,17 @@ export class DeltaShipper {
   requireResync(reason: string): void {
     this.#status.resyncReason ??= reason;
     this.#resyncPending = true;
+  }
+
+  /** True while an upload waits for credentials the config does not carry yet. */
+  get waitingForCredentials(): boolean {
+    return this.#credentialsFor !== undefined;
+  }
+
+  /** New credentials are there: an upload waiting in back-off tries again now. */
+  retryNow(): void {
+    this.#retryRequested = true;
+    this.#retryWake?.abort();
   }
 
   /** Ships everything journaled so far and resolves once the cache has it. */
@@ -249,6 +272,7 @@ export class DeltaShipper {
     const metadata = deltaBlobMetadata(delta);
     let delay = this.#o.retry.initialMs;
     for (;;) {
+      this.#retryRequested = false;
       try {
         const result = await this.#o.sink.putDelta(name, body, metadata);
         if (result === 'exists') this.#o.logger.warn('Delta already in the cache; keeping it', { name });
@@ -257,10 +281,20 @@ export class DeltaShipper {
         else if (flagged && seq >= this.#resyncFrom) this.#resyncPending = false;
         break;
       } catch (err) {
-        this.#failed(err, name, delay);
-        await this.#o.clock.sleep(delay, this.#stopping?.signal);
-        delay = Math.min(this.#o.retry.maxMs, delay * 2);
+        this.#failed(err, name, seq, delay);
+        let woken: boolean;
+        try {
+          woken = await this.#backOff(delay);
+        } catch (stopped) {
+          this.#credentialsFor = undefined;
+          throw stopped;
+        }
+        delay = woken ? this.#o.retry.initialMs : Math.min(this.#o.retry.maxMs, delay * 2);
       }
+    }
+    if (this.#credentialsFor !== undefined) {
+      this.#o.logger.info('Cache credentials arrived; shipping again', { vm: this.#vmId, sequence: seq });
+      this.#credentialsFor = undefined;
     }
     const state = this.#requireState();
     state.confirmedThrough = seq;
@@ -279,13 +313,47 @@ export class DeltaShipper {
     this.#o.logger.debug('Delta shipped', { name, bytes: body.length, entries: delta.entries.length });
   }
 
-  #failed(err: unknown, name: string, retryInMs: number): void {
+  /**
+   * Sleeps `ms` before the next attempt; true when woken early by new credentials (`retryNow`).
+   * Rejects when the shipper is stopped.
+   */
+  async #backOff(ms: number): Promise<boolean> {
+    const stopping = this.#stopping?.signal;
+    stopping?.throwIfAborted();
+    if (this.#retryRequested) return true;
+    const wake = new AbortController();
+    const onStop = (): void => wake.abort();
+    stopping?.addEventListener('abort', onStop, { once: true });
+    this.#retryWake = wake;
+    try {
+      await this.#o.clock.sleep(ms, wake.signal);
+      return false;
+    } catch (err) {
+      if (stopping?.aborted) throw err;
+      return true;
+    } finally {
+      stopping?.removeEventListener('abort', onStop);
+      if (this.#retryWake === wake) this.#retryWake = undefined;
+    }
+  }
+
+  #failed(err: unknown, name: string, seq: number, retryInMs: number): void {
     const now = this.#o.clock.now();
     const message = ensureError(err).message.split('\n')[0];
     const failingSince = this.#status.failingSince ?? now;
     const health: ShipperHealth =
       now - failingSince >= this.#o.unreachableAfterMs ? 'Unreachable' : 'Degraded';
-    if (health !== this.#status.health) {
+    if (isCacheCredentialsError(err)) {
+      if (this.#credentialsFor !== seq) {
+        this.#o.logger.warn('Waiting for cache credentials; writes are held and the config is read again', {
+          name,
+          error: message,
+        });
+      }
+      this.#credentialsFor = seq;
+      this.#o.onCredentialsNeeded(seq);
+    }
+    if (health !== this.#status.health && !(health === 'Degraded' && isCacheCredentialsError(err))) {
       const log = health === 'Unreachable' ? this.#o.logger.error : this.#o.logger.warn;
       log.call(this.#o.logger, `Cannot upload deltas to the cache (${health}); writes are held and retried`, {
         name,

@@ -12,38 +12,121 @@ import { TidemarkError } from './errors';
 
 const MiB = 1024 * 1024;
 
-const agentConfigSchema = z.object({
-  version: z.literal(1),
-  vmId: z.string().superRefine((value, ctx) => {
-    const problem = vmIdProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `VM id ${problem}` });
+/** The config format this code writes and its agent reads. */
+export const AGENT_CONFIG_VERSION = 2;
+
+/**
+ * A config is a few dozen KiB at most (a 512-entry delta window is about 25 KiB); the agent refuses
+ * a larger blob unread.
+ */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
+/** The most delta signatures one config carries (about 47 bytes each in the JSON). */
+export const MAX_DELTA_SAS_WINDOW = 1024;
+
+/** An HMAC-SHA256 signature in base64, as a service SAS's `sig` carries it (before URL encoding). */
+const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** A SAS query as the SDK prints it: `name=value` pairs, values URL-encoded, no `?`, `#` or `/`. */
+const SAS_QUERY = /^[a-z]+=[A-Za-z0-9%._~,:+-]*(&[a-z]+=[A-Za-z0-9%._~,:+-]*)*$/;
+
+function sasQuery(withSignature: boolean) {
+  return z
+    .string()
+    .max(1024)
+    .regex(SAS_QUERY, 'must be a SAS query string (name=value pairs, URL-encoded)')
+    .superRefine((query, ctx) => {
+      const names = query.split('&').map((pair) => pair.slice(0, pair.indexOf('=')));
+      if (withSignature && !names.includes('sig')) ctx.addIssue({ code: 'custom', message: 'has no sig' });
+      if (!withSignature && names.includes('sig')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must not carry a sig (each delta has its own in signatures)',
+        });
+      }
+      if (!query.split('&').includes('sr=b')) {
+        ctx.addIssue({ code: 'custom', message: 'must be a blob SAS (sr=b)' });
+      }
+    });
+}
+
+/**
+ * The agent's credentials for the cache (shared/cacheSas.ts issues them): one blob SAS per name,
+ * never a container SAS. The status blob gets `cw` (it is rewritten); deltas get `c` (create only)
+ * for one generation and a window of sequence numbers, one signature each, the rest of the query
+ * being the same for all of them.
+ */
+const cacheCredentialsSchema = z.object({
+  /** The cache container's URL, without a query. */
+  containerUrl: z.url({ protocol: /^https?$/ }).refine((u) => !u.includes('?') && !u.includes('#'), {
+    message: 'must have no query or fragment (the SAS is apart)',
   }),
-  /** Replication generation; a new one (after a resync) restarts sequence numbers at 1. */
-  generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  /** The cache container URL with a create/write-only SAS (shared/cacheSas.ts). */
-  cacheContainerSasUrl: z.url({ protocol: /^https?$/ }),
-  flushIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
-  maxDeltaBytes: z
-    .number()
-    .int()
-    .min(MiB)
-    .max(64 * MiB)
-    .default(8 * MiB),
-  heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
-  maxBufferBytes: z
-    .number()
-    .int()
-    .min(MiB)
-    .max(16 * 1024 * MiB)
-    .default(64 * MiB),
-  /** A counter: each increase asks the agent for an app-consistent bookmark. */
-  appConsistentRequest: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** The SAS query (with its sig) for `{rg}/{vm}/agent.json`: create and write. */
+  statusSas: sasQuery(true),
+  /** Delta `firstSequence + i` of `generation` is created with `query&sig=signatures[i]`. */
+  deltaSas: z.object({
+    generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    firstSequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    /** sv, st, se, sr=b, sp=c, spr: every parameter but sig, the same for each delta. */
+    query: sasQuery(false),
+    signatures: z
+      .array(z.string().regex(SIGNATURE, 'must be a base64 HMAC-SHA256 signature (44 characters)'))
+      .min(1)
+      .max(MAX_DELTA_SAS_WINDOW),
+  }),
 });
+
+const agentConfigSchema = z
+  .object({
+    version: z.literal(AGENT_CONFIG_VERSION),
+    vmId: z.string().superRefine((value, ctx) => {
+      const problem = vmIdProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `VM id ${problem}` });
+    }),
+    /** Replication generation; a new one (after a resync) restarts sequence numbers at 1. */
+    generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    /** Per-blob SAS for the agent's status and its next deltas (shared/cacheSas.ts). */
+    cache: cacheCredentialsSchema,
+    flushIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+    maxDeltaBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(64 * MiB)
+      .default(8 * MiB),
+    heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    maxBufferBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(16 * 1024 * MiB)
+      .default(64 * MiB),
+    /** A counter: each increase asks the agent for an app-consistent bookmark. */
+    appConsistentRequest: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .superRefine((config, ctx) => {
+    const window = config.cache.deltaSas;
+    if (window.generation !== config.generation) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cache', 'deltaSas', 'generation'],
+        message: `is ${window.generation}, not the config's generation ${config.generation}`,
+      });
+    }
+    if (window.firstSequence + window.signatures.length - 1 > Number.MAX_SAFE_INTEGER) {
+      ctx.addIssue({ code: 'custom', path: ['cache', 'deltaSas'], message: 'ends past 2^53 - 1' });
+    }
+  });
 
 /** The config as the agent uses it (defaults filled in). */
 export type AgentReplicationConfig = z.output<typeof agentConfigSchema>;
 /** The config as a writer may give it (defaults optional). */
 export type AgentReplicationConfigInput = z.input<typeof agentConfigSchema>;
+
+/** The config's `cache` section: what the agent may write to the cache, and where. */
+export type AgentCacheCredentials = AgentReplicationConfig['cache'];
+/** The delta part of it: one generation, a window of sequence numbers, one signature each. */
+export type DeltaSasWindow = AgentCacheCredentials['deltaSas'];
 
 export type AgentConfigParse = { ok: true; config: AgentReplicationConfig } | { ok: false; problem: string };
 
@@ -69,6 +152,16 @@ export function agentConfigBlobName(resourceGroup: string, vm: string): string {
 
 /** Validates a parsed config; a failure says which fields are wrong and why. */
 export function parseAgentConfig(value: unknown): AgentConfigParse {
+  const version =
+    typeof value === 'object' && value !== null ? (value as { version?: unknown }).version : undefined;
+  if (version === 1) {
+    return {
+      ok: false,
+      problem:
+        'version: config version 1 (a SAS for the whole cache container) is no longer accepted; this agent needs ' +
+        `version ${AGENT_CONFIG_VERSION} (a SAS per blob): re-run enable replication for the VM to rewrite its config`,
+    };
+  }
   const result = agentConfigSchema.safeParse(value);
   if (result.success) return { ok: true, config: result.data };
   const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -85,12 +178,28 @@ export async function writeAgentConfig(
     throw new TidemarkError('InvalidArgument', `Agent replication config is invalid: ${parsed.problem}`);
   }
   const [resourceGroup, vm] = parsed.config.vmId.split('/') as [string, string];
-  const body = Buffer.from(JSON.stringify(parsed.config, null, 2));
+  const body = agentConfigBody(parsed.config);
   const blob = container.getBlockBlobClient(agentConfigBlobName(resourceGroup, vm));
   const upload = (): Promise<unknown> =>
     blob.uploadData(body, { blobHTTPHeaders: { blobContentType: 'application/json' } });
   await withContainer(container, upload);
   return parsed.config;
+}
+
+/**
+ * A config blob's bytes: compact JSON (a delta window is hundreds of signatures). Larger than the
+ * agent reads is InvalidArgument, so no writer can leave a config its agent would refuse unread.
+ */
+export function agentConfigBody(config: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(config));
+  if (body.length > MAX_CONFIG_BYTES) {
+    throw new TidemarkError(
+      'InvalidArgument',
+      `The agent config would be ${body.length} bytes; its agent reads at most ${MAX_CONFIG_BYTES}.`,
+      { hint: `Issue fewer delta signatures at once (at most ${MAX_DELTA_SAS_WINDOW}).` },
+    );
+  }
+  return body;
 }
 
 /** Deletes a VM's agent config (its agent stops replicating); false when there was none. */
@@ -193,7 +302,7 @@ export async function bumpAppConsistentRequest(
     if (!parsed.ok) throw invalidConfig(vmId, parsed.problem);
     if (parsed.config.vmId !== vmId) throw invalidConfig(vmId, `vmId is ${parsed.config.vmId}`);
     const next = (parsed.config.appConsistentRequest ?? 0) + 1;
-    const body = Buffer.from(JSON.stringify({ ...raw, appConsistentRequest: next }, null, 2));
+    const body = agentConfigBody({ ...raw, appConsistentRequest: next });
     try {
       await blob.uploadData(body, {
         conditions: { ifMatch: etag },

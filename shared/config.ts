@@ -17,7 +17,16 @@ export interface TidemarkConfig {
   target: RegionConfig;
   /** What enable replication writes into every agent's config. */
   agent: { heartbeatIntervalMs?: number };
+  /** How the agents' cache credentials are issued (shared/cacheSas.ts). */
+  agentCredentials: AgentCredentialPolicy;
   fabric: FabricConfig;
+}
+
+export interface AgentCredentialPolicy {
+  /** Delta sequence numbers per issue. */
+  window: number;
+  /** How long an issue stays valid. */
+  lifetimeMs: number;
 }
 
 export interface FabricConfig {
@@ -45,6 +54,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       s.TIDEMARK_AGENT_HEARTBEAT_MS === undefined
         ? {}
         : { heartbeatIntervalMs: s.TIDEMARK_AGENT_HEARTBEAT_MS },
+    agentCredentials: {
+      window: s.TIDEMARK_AGENT_SAS_WINDOW,
+      lifetimeMs: s.TIDEMARK_AGENT_SAS_LIFETIME_HOURS * 3_600_000,
+    },
     fabric: fabricConfig(loaded),
   };
 }

@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 
+import { MAX_DELTA_SAS_WINDOW } from './agentConfig';
 import { TidemarkError } from './errors';
 
 /** `app`: tidemark's functions; `functions-host`: the Functions host (Azure's, or the local host in its stead); `local-host`: only tidemark's local host / `npm start`. */
@@ -164,6 +165,28 @@ export const SETTINGS = {
     readBy: ['app'],
     azure: 'optional',
     fix: 'Set a whole number of milliseconds from 100 to 3600000, or leave it unset for the agent default (30000).',
+  },
+
+  TIDEMARK_AGENT_SAS_WINDOW: {
+    description:
+      "How many delta sequence numbers one issue of an agent's cache credentials covers (a blob SAS each, " +
+      'about 47 bytes of its config). The sweep timer issues a new window once the agent has used half of it; ' +
+      'an agent at the end of its window holds writes until then.',
+    schema: z.preprocess(emptyIsUnset, wholeNumber(2, MAX_DELTA_SAS_WINDOW).default(512)),
+    default: '512',
+    readBy: ['app'],
+    azure: 'optional',
+    fix: `Set a whole number from 2 to ${MAX_DELTA_SAS_WINDOW}, or leave it unset for 512.`,
+  },
+  TIDEMARK_AGENT_SAS_LIFETIME_HOURS: {
+    description:
+      "How long an agent's cache credentials stay valid (hours). The sweep timer renews them when less than a " +
+      'day (or half their lifetime, if shorter) is left.',
+    schema: z.preprocess(emptyIsUnset, wholeNumber(1, 720).default(168)),
+    default: '168',
+    readBy: ['app'],
+    azure: 'optional',
+    fix: 'Set a whole number of hours from 1 to 720, or leave it unset for 168 (7 days).',
   },
 
   // ── alerts ───────────────────────────────────────────────────────────────────────────────────

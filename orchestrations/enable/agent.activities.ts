@@ -1,34 +1,47 @@
 /**
- * The mobility agent's side of enable-replication: its config (cache SAS, generation), which makes
- * it journal every write from then on, and its status, which says when it has started.
+ * The mobility agent's side of enable-replication: its config (cache credentials, generation), which
+ * makes it journal every write from then on, and its status, which says when it has started.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { RestError } from '@azure/storage-blob';
 
-import { type AgentStatus, agentStatusBlobName, writeAgentConfig } from '../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
+import {
+  AGENT_CONFIG_VERSION,
+  type AgentStatus,
+  agentStatusBlobName,
+  writeAgentConfig,
+} from '../../shared/agentConfig';
 import { TidemarkError } from '../../shared/errors';
+import { agentLastSequence, issueWindow } from '../../shared/replication/cacheCredentials';
 import { CONTAINERS } from '../../shared/storageNames';
 import { enableServices } from './services.activities';
 import type { AgentStatusSummary, VmGeneration } from './types';
 
-/** The agent's cache credential is valid this long; enable-replication hands out a new one. */
-export const CACHE_SAS_VALIDITY_MS = 30 * 24 * 3_600_000;
-
-/** Creates the cache container and writes (overwrites) the agent config: idempotent. */
+/**
+ * Creates the cache container and writes (overwrites) the agent config with its first cache
+ * credentials: a status SAS and a window of delta SAS from sequence 1 of the new generation, or, when
+ * this runs again after the agent started shipping it, from the agent's next sequence number (the
+ * sweep timer tops the window up from then on). Idempotent.
+ */
 export async function writeConfig(input: VmGeneration): Promise<void> {
   const s = enableServices(input.direction);
-  await s.source.getContainerClient(CONTAINERS.cache).createIfNotExists();
-  const now = Date.now();
+  const cache = s.source.getContainerClient(CONTAINERS.cache);
+  await cache.createIfNotExists();
+  const item = await s.items.get(input.resourceGroup, input.vm);
+  const floor = item?.generation === input.generation ? item.watermark : 0;
+  const lastUsed = await agentLastSequence(cache, input, floor);
   await writeAgentConfig(s.source.getContainerClient(CONTAINERS.agentConfig), {
-    version: 1,
+    version: AGENT_CONFIG_VERSION,
     vmId: `${input.resourceGroup}/${input.vm}`,
     generation: input.generation,
-    cacheContainerSasUrl: agentCacheSasUrl(s.sourceConnectionString, CONTAINERS.cache, {
-      startsOn: new Date(now - 5 * 60_000),
-      expiresOn: new Date(now + CACHE_SAS_VALIDITY_MS),
-    }),
+    cache: issueWindow(
+      { cacheConnectionString: s.sourceConnectionString, cache },
+      input,
+      lastUsed + 1,
+      s.config.agentCredentials,
+      Date.now(),
+    ),
     ...s.config.agent,
   });
 }

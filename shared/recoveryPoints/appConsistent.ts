@@ -6,7 +6,7 @@
  */
 import { type ContainerClient, RestError } from '@azure/storage-blob';
 
-import { agentConfigBlobName, parseAgentConfig } from '../agentConfig';
+import { agentConfigBlobName, agentConfigBody, parseAgentConfig } from '../agentConfig';
 import { ensureError } from '../errors';
 import type { AppliedDelta } from '../replication/applier';
 import { type CutDeps, cutHeld } from './cut';
@@ -53,7 +53,7 @@ export async function requestAppConsistentBookmark(
   const parsed = parseAgentConfig(raw);
   if (!parsed.ok) return false;
   const next = { ...raw, appConsistentRequest: (parsed.config.appConsistentRequest ?? 0) + 1 };
-  const body = Buffer.from(JSON.stringify(next, null, 2));
+  const body = agentConfigBody(next);
   try {
     await blob.upload(body, body.length, {
       conditions: { ifMatch: etag },

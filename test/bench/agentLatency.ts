@@ -27,10 +27,11 @@ import { ReplicatedDisk } from '../../agent/replicatedDisk';
 import { FileSequenceStore } from '../../agent/sequenceStore';
 import { VmDisks } from '../../agent/vmDisks';
 import { startAzurite } from '../../host/azurite';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
+import { MAX_DELTA_SAS_WINDOW } from '../../shared/agentConfig';
 import { SystemClock } from '../../shared/clock';
 import { silentLogger } from '../../shared/logger';
 import { CONTAINERS } from '../../shared/storageNames';
+import { issueTestCacheCredentials } from '../helpers/agentCredentials';
 import { RawNbdClient } from '../integration/nbd/rawClient';
 import type { BenchResult } from './types';
 
@@ -131,10 +132,11 @@ export async function benchAgentLatency(): Promise<BenchResult[]> {
   const servers: NbdServer[] = [];
   let shipper: DeltaShipper | undefined;
   try {
-    const now = Date.now();
-    const sasUrl = agentCacheSasUrl(azurite.connectionString, CONTAINERS.cache, {
-      startsOn: new Date(now - 60_000),
-      expiresOn: new Date(now + 3_600_000),
+    // One window of the largest size: the bench ships far fewer deltas, so it needs no top-up.
+    const credentials = issueTestCacheCredentials(azurite.connectionString, {
+      resourceGroup: 'rg-bench',
+      vm: 'vm-bench',
+      window: MAX_DELTA_SAS_WINDOW,
     });
     await BlobServiceClient.fromConnectionString(azurite.connectionString)
       .getContainerClient(CONTAINERS.cache)
@@ -147,7 +149,7 @@ export async function benchAgentLatency(): Promise<BenchResult[]> {
       vm: 'vm-bench',
       generation: 1,
       journal,
-      sink: BlobDeltaSink.fromSasUrl(sasUrl),
+      sink: new BlobDeltaSink(credentials),
       sequences: new FileSequenceStore(stateDir),
       clock,
       logger: silentLogger,

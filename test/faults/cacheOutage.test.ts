@@ -1,10 +1,10 @@
 /**
  * Fault 4: the cache unreachable for the agent for 2 minutes (TIDEMARK_FAULT_CACHE_OUTAGE_MS shortens
- * it for a quick local run; unset, the full 2 minutes) while a workload writes: its SAS is pointed at
- * a closed port, the rest of the source region stays up (the VM's disks live there). The agent's
+ * it for a quick local run; unset, the full 2 minutes) while a workload writes: its cache credentials
+ * are pointed at a closed port, the rest of the source region stays up (the VM's disks live there). The agent's
  * journal is capped at 1 MiB, so writes block once it is full (back-pressure): the writer's request
  * waits, nothing more is acknowledged, nothing acknowledged is dropped, the source disk never holds
- * the blocked write. Then the SAS is restored: the blocked write completes, the agent catches up, and
+ * the blocked write. Then the address is restored: the blocked write completes, the agent catches up, and
  * the replicas converge with nothing lost.
  *
  * Fault 3, a short re-check (test/e2e/workflows/failoverSourceDown.test.ts covers it in full): then
@@ -136,10 +136,11 @@ describe('fault: the cache unreachable for the agent, then the source region dow
   it(
     `blocks writes while the cache is unreachable (${OUTAGE_MS / 1000} s), drops nothing, catches up`,
     async () => {
-      const sas = (await config()).cacheContainerSasUrl;
-      const dead = new URL(sas);
+      // The credentials' address only: the sweep timer's top-ups keep it, so the outage lasts.
+      const cache = (await config()).cache;
+      const dead = new URL(cache.containerUrl);
       dead.port = String(await closedPort());
-      await setConfig({ cacheContainerSasUrl: dead.toString() });
+      await setConfig({ cache: { ...cache, containerUrl: dead.toString().replace(/\/$/, '') } });
       const outageAt = Date.now();
 
       // Back-pressure: the journal fills and a write waits.
@@ -164,7 +165,7 @@ describe('fault: the cache unreachable for the agent, then the source region dow
       const rpo = (await verifier.items.get(RG, VM))?.rpoSeconds ?? 0;
       expect(rpo).toBeGreaterThanOrEqual(Math.floor((OUTAGE_MS - blockedAfterMs) / 1000) - 15);
 
-      await setConfig({ cacheContainerSasUrl: sas });
+      await setConfig({ cache: { ...(await config()).cache, containerUrl: cache.containerUrl } });
       const restoredAt = Date.now();
       await waitFor(() => shadow.lastAcked > ackedWhenBlocked, {
         timeoutMs: 120_000,

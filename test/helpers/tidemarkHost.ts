@@ -10,12 +10,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 
 import { startAzurite, type AzuriteInstance } from '../../host/azurite';
 import { writeAgentConfig } from '../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
 import { type HostHandle, startHost } from '../../host/startHost';
 import { RecordingLogger } from '../../shared/logger';
 import { type ReplicatedDiskInfo, TableProtectedItemStore } from '../../shared/protectedItems';
 import { CONTAINERS } from '../../shared/storageNames';
 import { createVmDisk } from '../../shared/vmDisks';
+import { testAgentConfig } from './agentCredentials';
 
 /** The repository root (where host.json is), from the sources or from their compiled copy in dist/. */
 function findRepoRoot(): string {
@@ -93,8 +93,8 @@ export interface HandProtectedVm {
 
 /**
  * Protects a VM with empty disks without the enable workflow: source disks, empty replicas (the
- * initial copy of an empty disk), a `Protected` item applying deltas, and the agent config with a
- * cache SAS, so an agent started for the VM replicates at once.
+ * initial copy of an empty disk), a `Protected` item applying deltas, and the agent config with its
+ * cache credentials, so an agent started for the VM replicates at once.
  */
 export async function protectVmByHand(stack: TidemarkStack, spec: HandProtectedVm): Promise<void> {
   const { resourceGroup, vm, disks } = spec;
@@ -118,14 +118,13 @@ export async function protectVmByHand(stack: TidemarkStack, spec: HandProtectedV
     applyEnabled: true,
     watermark: 0,
   });
-  await writeAgentConfig(source.getContainerClient(CONTAINERS.agentConfig), {
-    version: 1,
-    vmId: `${resourceGroup}/${vm}`,
-    generation: 1,
-    cacheContainerSasUrl: agentCacheSasUrl(stack.source.connectionString, CONTAINERS.cache, {
-      startsOn: new Date(Date.now() - 60_000),
-      expiresOn: new Date(Date.now() + 3_600_000),
+  // The first window of credentials, as enable replication issues it; the sweep timer tops it up.
+  await writeAgentConfig(
+    source.getContainerClient(CONTAINERS.agentConfig),
+    testAgentConfig(stack.source.connectionString, {
+      resourceGroup,
+      vm,
+      flushIntervalMs: spec.flushIntervalMs,
     }),
-    flushIntervalMs: spec.flushIntervalMs,
-  });
+  );
 }

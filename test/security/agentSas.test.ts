@@ -1,30 +1,33 @@
 /**
- * The agent's cache credential, exactly as enable replication hands it out (the writeConfig activity
- * writes it into the agent config; shared/cacheSas.ts signs it), against real Azurite: what it can
- * and cannot do. A SAS cannot be scoped to a blob-name prefix in a flat-namespace container, so one
- * VM's agent can write under another VM's prefix; the rest of the file shows, through the real
- * applier, that such a delta is never applied to the other VM unless it is a well-formed delta of
- * that VM (the residual risk the README's Security section states).
+ * The agent's cache credentials exactly as enable replication hands them out (the writeConfig
+ * activity writes them into the agent config; shared/cacheSas.ts signs them), against real Azurite,
+ * which enforces blob SAS as Azure does: the agent can create its own next deltas (one create-only
+ * blob SAS per sequence number of a window) and write its status (one blob SAS), and nothing else:
+ * it cannot read, list, delete or overwrite, nor create any blob under another VM's prefix, in
+ * another generation, past its window, or outside the cache container.
+ *
+ * The second half is defense in depth: a delta that reaches another VM's names by some other way
+ * than that VM's agent (a leaked account key, a bug) is still never applied to that VM unless it is
+ * a well-formed delta of that VM; the applier checks every delta's VM id, generation and sequence.
  */
-import {
-  BlobSASPermissions,
-  BlobServiceClient,
-  ContainerClient,
-  generateBlobSASQueryParameters,
-  RestError,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { BlobServiceClient, BlockBlobClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { BlobDeltaSink } from '../../agent/deltaSink';
 import { writeConfig } from '../../orchestrations/enable/agent.activities';
-import { agentConfigBlobName, parseAgentConfig } from '../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
+import {
+  type AgentCacheCredentials,
+  agentConfigBlobName,
+  agentStatusBlobName,
+  parseAgentConfig,
+} from '../../shared/agentConfig';
+import { deltaSasQuery, issueAgentCacheCredentials, sasExpiresAt } from '../../shared/cacheSas';
 import { deltaBlobMetadata, encodeDelta } from '../../shared/delta';
 import { CONTAINERS } from '../../shared/storageNames';
 import { delta, nameOf, RIG_DISK_BYTES, useApplierRig } from './applierRig';
 
 const RG = 'sas-rg';
+const WINDOW = 512;
 
 /** The status code a storage call fails with, or 'ok'. */
 async function outcome(op: () => Promise<unknown>): Promise<number | 'ok'> {
@@ -37,12 +40,41 @@ async function outcome(op: () => Promise<unknown>): Promise<number | 'ok'> {
   }
 }
 
-describe("the agent's cache SAS", () => {
+const once = { retryOptions: { maxTries: 1 } };
+
+describe("the agent's cache credentials", () => {
   const rig = useApplierRig();
-  let sasUrl: string;
   let owner: BlobServiceClient;
-  /** The cache as the agent of sas-rg/vm-a sees it: through its SAS only. */
-  let agentView: ContainerClient;
+  /** vm-a's credentials, as its config holds them. */
+  let cache: AgentCacheCredentials;
+
+  /** A blob of `container` (the cache unless given) as a holder of `sas` reaches it. */
+  function blob(name: string, sas: string, container: string = CONTAINERS.cache): BlockBlobClient {
+    const base = cache.containerUrl.replace(/[^/]+$/, container);
+    return new BlockBlobClient(`${base}/${name}?${sas}`, undefined, once);
+  }
+
+  /** vm-a's SAS for its delta `sequence` of generation 1 (the window has it). */
+  function sasOf(sequence: number): string {
+    const sas = deltaSasQuery(cache.deltaSas, 1, sequence);
+    if (!sas) throw new Error(`no SAS for ${sequence}`);
+    return sas;
+  }
+
+  /** Every SAS vm-a holds that could be tried on a name: its status SAS and some delta ones. */
+  function everySas(): string[] {
+    return [cache.statusSas, sasOf(1), sasOf(2), sasOf(WINDOW)];
+  }
+
+  async function configOf(vm: string): Promise<AgentCacheCredentials> {
+    const text = await owner
+      .getContainerClient(CONTAINERS.agentConfig)
+      .getBlobClient(agentConfigBlobName(RG, vm))
+      .downloadToBuffer();
+    const parsed = parseAgentConfig(JSON.parse(text.toString('utf8')));
+    if (!parsed.ok) throw new Error(parsed.problem);
+    return parsed.config.cache;
+  }
 
   beforeAll(async () => {
     // The settings the function app runs with: enableServices reads them.
@@ -53,137 +85,218 @@ describe("the agent's cache SAS", () => {
       TIDEMARK_TARGET_STORAGE: rig().target.connectionString,
       AzureWebJobsStorage: rig().target.connectionString,
     });
-    await writeConfig({ resourceGroup: RG, vm: 'vm-a', generation: 1 });
     owner = BlobServiceClient.fromConnectionString(rig().source.connectionString);
-    const text = await owner
-      .getContainerClient(CONTAINERS.agentConfig)
-      .getBlobClient(agentConfigBlobName(RG, 'vm-a'))
-      .downloadToBuffer();
-    const parsed = parseAgentConfig(JSON.parse(text.toString('utf8')));
-    if (!parsed.ok) throw new Error(parsed.problem);
-    sasUrl = parsed.config.cacheContainerSasUrl;
-    agentView = new ContainerClient(sasUrl, undefined, { retryOptions: { maxTries: 1 } });
     await rig().protect(RG, 'vm-a');
     await rig().protect(RG, 'vm-b');
+    await writeConfig({ resourceGroup: RG, vm: 'vm-a', generation: 1 });
+    await writeConfig({ resourceGroup: RG, vm: 'vm-b', generation: 1 });
+    cache = await configOf('vm-a');
   });
 
-  describe('what the SAS grants', () => {
-    it('is a container SAS for the cache, create and write only, valid for a bounded time', () => {
-      const url = new URL(sasUrl);
-      expect(url.pathname).toMatch(new RegExp(`/${CONTAINERS.cache}$`));
-      const q = url.searchParams;
-      expect(q.get('sr')).toBe('c');
-      expect(q.get('sp')).toBe('cw');
-      expect(q.get('sig')).toBeTruthy();
-      const lifetimeDays = (Date.parse(q.get('se')!) - Date.parse(q.get('st')!)) / 86_400_000;
+  describe('what they grant', () => {
+    it('are blob SAS: cw for its status blob, c for each delta of a window of its generation, for a bounded time', async () => {
+      expect(cache.containerUrl).toBe(rig().cache.url);
+      const status = new URLSearchParams(cache.statusSas);
+      expect(status.get('sr')).toBe('b');
+      expect(status.get('sp')).toBe('cw');
+      const deltas = new URLSearchParams(cache.deltaSas.query);
+      expect(deltas.get('sr')).toBe('b');
+      expect(deltas.get('sp')).toBe('c');
+      expect(deltas.has('sig')).toBe(false);
+      // An http:// account (Azurite) gets http and https; an https one https only (unit-tested).
+      expect(deltas.get('spr')).toBe('https,http');
+      expect(cache.deltaSas).toMatchObject({ generation: 1, firstSequence: 1 });
+      expect(cache.deltaSas.signatures).toHaveLength(WINDOW);
+      const lifetimeDays = (sasExpiresAt(cache.deltaSas.query)! - Date.parse(deltas.get('st')!)) / 86_400_000;
       expect(lifetimeDays).toBeGreaterThan(1);
-      expect(lifetimeDays).toBeLessThanOrEqual(31);
-      // An http:// account (Azurite) gets http and https; an https one gets https only.
-      expect(q.get('spr')).toBe('https,http');
-      const https = agentCacheSasUrl(
-        'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5a2V5a2V5a2V5;EndpointSuffix=core.windows.net',
-        CONTAINERS.cache,
-        { startsOn: new Date(0), expiresOn: new Date(86_400_000) },
-      );
-      expect(new URL(https).searchParams.get('spr')).toBe('https');
+      expect(lifetimeDays).toBeLessThanOrEqual(8);
+      // Each VM gets its own signatures.
+      const b = await configOf('vm-b');
+      expect(b.deltaSas.signatures.some((s) => cache.deltaSas.signatures.includes(s))).toBe(false);
+      expect(b.statusSas).not.toBe(cache.statusSas);
     });
 
-    it("creates a delta under its own VM's prefix, once: the agent's sink never overwrites", async () => {
-      const sink = BlobDeltaSink.fromSasUrl(sasUrl);
+    it('create its own next deltas, once, and write its status, through the agent sink', async () => {
+      const sink = new BlobDeltaSink(cache);
       const d = delta(`${RG}/vm-a`, 1, []);
       const name = nameOf(RG, 'vm-a', 1);
       expect(await sink.putDelta(name, encodeDelta(d), deltaBlobMetadata(d))).toBe('created');
       expect(await sink.putDelta(name, Buffer.from('other'), deltaBlobMetadata(d))).toBe('exists');
-      const stored = await rig().cache.getBlobClient(name).downloadToBuffer();
-      expect(stored.equals(encodeDelta(d))).toBe(true);
+      expect((await rig().cache.getBlobClient(name).downloadToBuffer()).equals(encodeDelta(d))).toBe(true);
+      const d2 = delta(`${RG}/vm-a`, 2, []);
+      expect(await sink.putDelta(nameOf(RG, 'vm-a', 2), encodeDelta(d2), deltaBlobMetadata(d2))).toBe(
+        'created',
+      );
+      // The last number of the window too.
+      const last = nameOf(RG, 'vm-a', WINDOW);
+      expect(await outcome(() => blob(last, sasOf(WINDOW)).uploadData(Buffer.from('x')))).toBe('ok');
+      await rig().cache.getBlobClient(last).delete();
+
+      const statusName = agentStatusBlobName(RG, 'vm-a');
+      await sink.putJson(statusName, { v: 1 });
+      await sink.putJson(statusName, { v: 2 });
+      const status = await rig().cache.getBlobClient(statusName).downloadToBuffer();
+      expect(JSON.parse(status.toString('utf8'))).toEqual({ v: 2 });
+    });
+
+    it('cannot overwrite a delta, even its own with its own SAS', async () => {
+      const name = nameOf(RG, 'vm-a', 1);
+      const before = await rig().cache.getBlobClient(name).downloadToBuffer();
+      expect(await outcome(() => blob(name, sasOf(1)).uploadData(Buffer.from('replaced')))).toBe(403);
+      expect(await outcome(() => blob(name, sasOf(1)).setMetadata({ replaced: '1' }))).toBe(403);
+      expect((await rig().cache.getBlobClient(name).downloadToBuffer()).equals(before)).toBe(true);
     });
 
     it('cannot read, list, get properties or tags, or delete', async () => {
       const name = nameOf(RG, 'vm-a', 1);
-      const blob = agentView.getBlobClient(name);
-      expect(await outcome(() => blob.downloadToBuffer())).toBe(403);
-      expect(await outcome(() => blob.getProperties())).toBe(403);
-      expect(await outcome(() => blob.getTags())).toBe(403);
-      expect(await outcome(() => blob.delete())).toBe(403);
-      expect(await outcome(() => blob.deleteIfExists())).toBe(403);
-      expect(await outcome(() => agentView.listBlobsFlat().next())).toBe(403);
-      expect(await outcome(() => agentView.listBlobsByHierarchy('/').next())).toBe(403);
-      expect(await outcome(() => agentView.getProperties())).toBe(403);
-      expect(await outcome(() => agentView.delete())).toBe(403);
-      expect(await rig().cache.getBlobClient(name).exists()).toBe(true);
+      const statusName = agentStatusBlobName(RG, 'vm-a');
+      for (const [target, sas] of [
+        [name, sasOf(1)],
+        [statusName, cache.statusSas],
+      ] as const) {
+        const b = blob(target, sas);
+        expect(await outcome(() => b.downloadToBuffer()), target).toBe(403);
+        expect(await outcome(() => b.getProperties()), target).toBe(403);
+        expect(await outcome(() => b.getTags()), target).toBe(403);
+        expect(await outcome(() => b.delete()), target).toBe(403);
+        expect(await outcome(() => b.deleteIfExists()), target).toBe(403);
+        expect(await rig().cache.getBlobClient(target).exists(), target).toBe(true);
+      }
+      for (const sas of everySas()) {
+        const view = new ContainerClient(`${cache.containerUrl}?${sas}`, undefined, once);
+        expect(await outcome(() => view.listBlobsFlat().next())).toBe(403);
+        expect(await outcome(() => view.listBlobsByHierarchy('/').next())).toBe(403);
+        expect(await outcome(() => view.getProperties())).toBe(403);
+        expect(await outcome(() => view.delete())).toBe(403);
+      }
+    });
+
+    it("cannot create any blob under another VM's prefix, another generation, or past its window", async () => {
+      const forbidden = [
+        // vm-b's own next delta and status: the names its agent may create.
+        nameOf(RG, 'vm-b', 1),
+        nameOf(RG, 'vm-b', 2),
+        nameOf(RG, 'vm-b', WINDOW),
+        agentStatusBlobName(RG, 'vm-b'),
+        // Another resource group's VM of the same name.
+        nameOf('other-rg', 'vm-a', 3),
+        // Its own VM, but another generation, a number outside the window, or not a delta.
+        nameOf(RG, 'vm-a', 3, 2),
+        nameOf(RG, 'vm-a', 3, 0),
+        nameOf(RG, 'vm-a', WINDOW + 1),
+        nameOf(RG, 'vm-a', 0),
+        `${RG}/vm-a/3.delta`,
+        `${RG}/vm-a/other.json`,
+        `${RG}/vm-a`,
+        `${RG}/vm-a.json`,
+        'evil.delta',
+      ];
+      for (const name of forbidden) {
+        for (const sas of everySas()) {
+          expect(await outcome(() => blob(name, sas).uploadData(Buffer.from('x'))), name).toBe(403);
+        }
+        expect(await rig().cache.getBlobClient(name).exists(), name).toBe(false);
+      }
+      // A delta SAS does not write the status blob, nor the status SAS a delta.
+      expect(
+        await outcome(() => blob(agentStatusBlobName(RG, 'vm-a'), sasOf(3)).uploadData(Buffer.from('x'))),
+      ).toBe(403);
+      expect(
+        await outcome(() => blob(nameOf(RG, 'vm-a', 3), cache.statusSas).uploadData(Buffer.from('x'))),
+      ).toBe(403);
+      expect(
+        await rig()
+          .cache.getBlobClient(nameOf(RG, 'vm-a', 3))
+          .exists(),
+      ).toBe(false);
     });
 
     it('cannot touch any other container, nor the account', async () => {
-      const query = new URL(sasUrl).search;
-      const base = new URL(sasUrl);
       for (const container of [CONTAINERS.agentConfig, CONTAINERS.disks, 'other-container']) {
         await owner.getContainerClient(container).createIfNotExists();
-        const other = new ContainerClient(
-          `${base.origin}${base.pathname.replace(/[^/]+$/, container)}${query}`,
+        // The same names its SAS are signed for, in another container.
+        for (const [name, sas] of [
+          [nameOf(RG, 'vm-a', 3), sasOf(3)],
+          [agentStatusBlobName(RG, 'vm-a'), cache.statusSas],
+          [agentConfigBlobName(RG, 'vm-a'), cache.statusSas],
+        ] as const) {
+          expect(
+            await outcome(() => blob(name, sas, container).uploadData(Buffer.from('x'))),
+            container,
+          ).toBe(403);
+          expect(await outcome(() => blob(name, sas, container).downloadToBuffer()), container).toBe(403);
+        }
+        const view = new ContainerClient(
+          `${cache.containerUrl.replace(/[^/]+$/, container)}?${cache.statusSas}`,
           undefined,
-          { retryOptions: { maxTries: 1 } },
+          once,
         );
-        expect(await outcome(() => other.uploadBlockBlob('x.json', 'x', 1)), container).toBe(403);
-        expect(
-          await outcome(() => other.getBlobClient(agentConfigBlobName(RG, 'vm-a')).downloadToBuffer()),
-        ).toBe(403);
-        expect(await outcome(() => other.listBlobsFlat().next())).toBe(403);
+        expect(await outcome(() => view.listBlobsFlat().next())).toBe(403);
       }
-      // The agent config (which holds the SAS of every VM) stays out of reach.
-      const service = new BlobServiceClient(`${base.origin}${base.pathname.replace(/\/[^/]+$/, '')}${query}`);
-      expect(await outcome(() => service.listContainers().next())).toBe(403);
-      expect(await outcome(() => service.createContainer('made-by-agent'))).toBe(403);
+      // The agent config (which holds the credentials of every VM) stays out of reach.
+      const account = cache.containerUrl.replace(/\/[^/]+$/, '');
+      for (const sas of everySas()) {
+        const service = new BlobServiceClient(`${account}?${sas}`, undefined, once);
+        expect(await outcome(() => service.listContainers().next())).toBe(403);
+        expect(await outcome(() => service.createContainer('made-by-agent'))).toBe(403);
+      }
     });
 
-    it('stops working when it expires', async () => {
-      const expired = agentCacheSasUrl(rig().source.connectionString, CONTAINERS.cache, {
+    it('cannot be edited: the signature covers the permissions, the resource kind and the expiry', async () => {
+      const name = nameOf(RG, 'vm-a', 4);
+      const sas = sasOf(4);
+      const later = new Date(Date.now() + 400 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      for (const edited of [
+        sas.replace('sp=c', 'sp=racwdl'),
+        sas.replace('sp=c', 'sp=cw'),
+        sas.replace('sr=b', 'sr=c'),
+        sas.replace(/se=[^&]+/, `se=${encodeURIComponent(later)}`),
+        `${cache.deltaSas.query}&sig=${encodeURIComponent(cache.deltaSas.signatures[4]!)}`, // 5's sig
+      ]) {
+        expect(edited).not.toBe(sas);
+        expect(await outcome(() => blob(name, edited).uploadData(Buffer.from('x'))), edited).toBe(403);
+        const view = new ContainerClient(`${cache.containerUrl}?${edited}`, undefined, once);
+        expect(await outcome(() => view.listBlobsFlat().next())).toBe(403);
+      }
+      expect(await rig().cache.getBlobClient(name).exists()).toBe(false);
+      expect(await outcome(() => blob(name, sas).uploadData(Buffer.from('x')))).toBe('ok');
+    });
+
+    it('stop working when they expire', async () => {
+      const expired = issueAgentCacheCredentials(rig().source.connectionString, {
+        resourceGroup: RG,
+        vm: 'vm-a',
+        generation: 1,
+        firstSequence: 1,
+        window: 16,
         startsOn: new Date(Date.now() - 2 * 3_600_000),
         expiresOn: new Date(Date.now() - 3_600_000),
       });
-      const sink = BlobDeltaSink.fromSasUrl(expired);
-      await expect(sink.putDelta(nameOf(RG, 'vm-a', 99), Buffer.from('x'), {})).rejects.toMatchObject({
+      const sink = new BlobDeltaSink(expired);
+      await expect(sink.putDelta(nameOf(RG, 'vm-a', 9), Buffer.from('x'), {})).rejects.toMatchObject({
+        code: 'Unauthorized',
+        reason: 'refused',
+      });
+      await expect(sink.putJson(agentStatusBlobName(RG, 'vm-a'), {})).rejects.toMatchObject({
         statusCode: 403,
       });
-    });
-
-    it('can overwrite with the raw SAS (w, which the status blob needs), as Azure allows: the sink never does', async () => {
-      const name = `${RG}/vm-a/agent.json`;
-      expect(await outcome(() => agentView.uploadBlockBlob(name, '{"v":1}', 7))).toBe('ok');
-      expect(await outcome(() => agentView.uploadBlockBlob(name, '{"v":2}', 7))).toBe('ok');
-      // The signature covers sp: a holder can neither widen nor narrow what it grants.
-      for (const edited of [sasUrl.replace('sp=cw', 'sp=rcwdl'), sasUrl.replace('sp=cw', 'sp=c')]) {
-        const view = new ContainerClient(edited, undefined, { retryOptions: { maxTries: 1 } });
-        expect(await outcome(() => view.uploadBlockBlob(`${RG}/vm-a/edited`, 'x', 1))).toBe(403);
-        expect(await outcome(() => view.listBlobsFlat().next())).toBe(403);
-      }
-      // Azurite enforces create-only as Azure does (README: what dropping w would take).
-      const service = BlobServiceClient.fromConnectionString(rig().source.connectionString);
-      const credential = service.credential as StorageSharedKeyCredential;
-      const createOnly = new ContainerClient(
-        `${rig().cache.url}?${generateBlobSASQueryParameters(
-          {
-            containerName: CONTAINERS.cache,
-            permissions: BlobSASPermissions.parse('c'),
-            startsOn: new Date(Date.now() - 60_000),
-            expiresOn: new Date(Date.now() + 3_600_000),
-          },
-          credential,
-        ).toString()}`,
-        undefined,
-        { retryOptions: { maxTries: 1 } },
-      );
-      expect(await outcome(() => createOnly.uploadBlockBlob(`${RG}/vm-a/fresh`, 'x', 1))).toBe('ok');
-      expect(await outcome(() => createOnly.uploadBlockBlob(`${RG}/vm-a/fresh`, 'y', 1))).toBe(403);
-      expect(await outcome(() => createOnly.uploadBlockBlob(name, '{}', 2))).toBe(403);
+      expect(
+        await rig()
+          .cache.getBlobClient(nameOf(RG, 'vm-a', 9))
+          .exists(),
+      ).toBe(false);
     });
   });
 
-  describe("a delta written under another VM's prefix is never applied to that VM", () => {
+  describe("defense in depth: a delta under another VM's name that its agent did not write is never applied to it", () => {
     const b = 'vm-b';
 
-    async function agentWrites(name: string, body: Buffer): Promise<void> {
-      // Raw SAS writes, as a rogue agent would make them (no If-None-Match).
-      await agentView.getBlockBlobClient(name).uploadData(body);
+    /**
+     * Writes as someone other than B's agent would have to: with the account key (a leak, a bug).
+     * vm-a's credentials can't create these names (above); the applier does not rely on that.
+     */
+    async function writesUnderB(name: string, body: Buffer): Promise<void> {
+      await rig().cache.getBlockBlobClient(name).uploadData(body);
     }
 
     async function expectBQuarantined(sequence: number, reason: RegExp): Promise<void> {
@@ -217,31 +330,30 @@ describe("the agent's cache SAS", () => {
 
     it("A's own delta (A in its header) under B's name: quarantined, B flagged, A untouched", async () => {
       await resetB();
-      await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/vm-a`, 1, [write(0)])));
+      const aBefore = await rig().item(RG, 'vm-a');
+      await writesUnderB(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/vm-a`, 1, [write(0)])));
       const result = await rig()
         .applier()
         .onDelta(nameOf(RG, b, 1));
       expect(result).toMatchObject({ outcome: 'quarantined', sequence: 1 });
       await expectBQuarantined(1, /is for VM sas-rg\/vm-a, expected sas-rg\/vm-b/);
-      expect((await rig().item(RG, 'vm-a')).state).toBe('Protected');
+      expect((await rig().item(RG, 'vm-a')).state).toBe(aBefore.state);
       expect(await rig().replicas(RG, 'vm-a')).toEqual(rig().initial());
     });
 
-    it("a delta claiming B's id under A's own prefix: quarantined for A, B never touched", async () => {
+    it("a delta claiming B's id under A's own name (which A's agent can create): quarantined for A, B never touched", async () => {
       await resetB();
-      // A's first delta (sequence 1) is a heartbeat of its own (created above, or now); this is its 2.
-      const first = nameOf(RG, 'vm-a', 1);
-      if ((await rig().item(RG, 'vm-a')).watermark === 0) {
-        if (!(await rig().cache.getBlobClient(first).exists())) {
-          await agentWrites(first, encodeDelta(delta(`${RG}/vm-a`, 1, [])));
-        }
-        expect(await rig().applier().onDelta(first)).toMatchObject({ outcome: 'applied' });
-      }
-      await agentWrites(nameOf(RG, 'vm-a', 2), encodeDelta(delta(`${RG}/${b}`, 2, [write(512)])));
-      const result = await rig()
-        .applier()
-        .onDelta(nameOf(RG, 'vm-a', 2));
-      expect(result).toMatchObject({ outcome: 'quarantined', sequence: 2 });
+      // A's deltas 1 and 2 are heartbeats of its own (created above); this is its 3, made with its own SAS.
+      await rig().applier().drain(RG, 'vm-a');
+      expect((await rig().item(RG, 'vm-a')).watermark).toBe(2);
+      const name = nameOf(RG, 'vm-a', 3);
+      expect(
+        await outcome(() =>
+          blob(name, sasOf(3)).uploadData(encodeDelta(delta(`${RG}/${b}`, 3, [write(512)]))),
+        ),
+      ).toBe('ok');
+      const result = await rig().applier().onDelta(name);
+      expect(result).toMatchObject({ outcome: 'quarantined', sequence: 3 });
       const a = await rig().item(RG, 'vm-a');
       expect(a.state).toBe('ResyncRequired');
       expect(a.resyncReason).toMatch(/is for VM sas-rg\/vm-b/);
@@ -253,7 +365,7 @@ describe("the agent's cache SAS", () => {
 
     it("B's id with another generation in the header than in the name: quarantined", async () => {
       await resetB();
-      await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 2)));
+      await writesUnderB(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 2)));
       expect(
         await rig()
           .applier()
@@ -264,7 +376,7 @@ describe("the agent's cache SAS", () => {
 
     it("B's id with another sequence in the header than in the name: quarantined", async () => {
       await resetB();
-      await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 5, [write(0)])));
+      await writesUnderB(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 5, [write(0)])));
       expect(
         await rig()
           .applier()
@@ -276,13 +388,13 @@ describe("the agent's cache SAS", () => {
     it('a future generation of B waits unapplied; an older one is dropped unapplied', async () => {
       await resetB();
       const future = nameOf(RG, b, 1, 7);
-      await agentWrites(future, encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 7)));
+      await writesUnderB(future, encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 7)));
       expect(await rig().applier().onDelta(future)).toMatchObject({ outcome: 'notReady' });
       expect(await rig().cacheNames(future)).toEqual([future]);
       const item = await rig().item(RG, b);
       await rig().stores.items.update(item, { generation: 2 });
       const old = nameOf(RG, b, 1, 1);
-      await agentWrites(old, encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 1)));
+      await writesUnderB(old, encodeDelta(delta(`${RG}/${b}`, 1, [write(0)], 1)));
       expect(await rig().applier().onDelta(old)).toMatchObject({
         outcome: 'duplicate',
         reason: 'older generation',
@@ -299,7 +411,7 @@ describe("the agent's cache SAS", () => {
         { disk: 1, offset: RIG_DISK_BYTES - 512, zeroLength: 1024 },
       ]) {
         await resetB();
-        await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 1, [entry])));
+        await writesUnderB(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 1, [entry])));
         expect(
           await rig()
             .applier()
@@ -312,9 +424,9 @@ describe("the agent's cache SAS", () => {
       }
     });
 
-    it("garbage under B's name, or B's pending delta overwritten by A: quarantined", async () => {
+    it("garbage under B's name, or B's pending delta overwritten: quarantined", async () => {
       await resetB();
-      await agentWrites(nameOf(RG, b, 1), Buffer.from('this is not a delta at all'));
+      await writesUnderB(nameOf(RG, b, 1), Buffer.from('this is not a delta at all'));
       expect(
         await rig()
           .applier()
@@ -323,12 +435,12 @@ describe("the agent's cache SAS", () => {
       await expectBQuarantined(1, /DeltaBadMagic/);
 
       await resetB();
-      // B's own agent uploads delta 1; before it is applied, A's agent overwrites it with A's bytes.
+      // B's own agent uploads delta 1; before it is applied, it is overwritten with A's bytes.
       const good = delta(`${RG}/${b}`, 1, [write(0)]);
       await rig()
         .cache.getBlockBlobClient(nameOf(RG, b, 1))
         .uploadData(encodeDelta(good));
-      await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/vm-a`, 1, [write(0)])));
+      await writesUnderB(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/vm-a`, 1, [write(0)])));
       expect(
         await rig()
           .applier()
@@ -337,16 +449,17 @@ describe("the agent's cache SAS", () => {
       await expectBQuarantined(1, /is for VM sas-rg\/vm-a/);
     });
 
-    it("residual risk: a well-formed delta of B's own id, generation and next sequence is applied", async () => {
-      // Nothing in a delta proves which agent wrote it; the README's Security section says so and
-      // what would close it. This pins today's behaviour so a fix shows up here.
+    it("a well-formed delta of B's own id, generation and next sequence would be applied: only B's credentials create it", async () => {
+      // Nothing in a delta proves which agent wrote it, so what keeps A from writing B's next delta is
+      // the credentials: A's can't create that name (tested above, and here), B's can.
       await resetB();
-      await agentWrites(nameOf(RG, b, 1), encodeDelta(delta(`${RG}/${b}`, 1, [write(0)])));
-      expect(
-        await rig()
-          .applier()
-          .onDelta(nameOf(RG, b, 1)),
-      ).toMatchObject({ outcome: 'applied' });
+      const name = nameOf(RG, b, 1);
+      const body = encodeDelta(delta(`${RG}/${b}`, 1, [write(0)]));
+      for (const sas of everySas()) expect(await outcome(() => blob(name, sas).uploadData(body))).toBe(403);
+      expect(await rig().cacheNames(name)).toEqual([]);
+      const bCache = await configOf(b);
+      expect(await new BlobDeltaSink(bCache).putDelta(name, body, {})).toBe('created');
+      expect(await rig().applier().onDelta(name)).toMatchObject({ outcome: 'applied' });
       const [os] = await rig().replicas(RG, b);
       expect(os!.subarray(0, 512).equals(Buffer.alloc(512, 0xee))).toBe(true);
     });

@@ -15,13 +15,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MobilityAgent } from '../../agent/agent';
 import { MAX_CONFIG_BYTES } from '../../agent/agentConfig';
 import { agentConfigBlobName, writeAgentConfig } from '../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../shared/cacheSas';
 import { ManualClock } from '../../shared/clock';
 import { encodeDelta } from '../../shared/delta';
 import { ENTRY, HEADER, MAX_HEADER_BYTES } from '../../shared/delta/constants';
 import { RecordingLogger } from '../../shared/logger';
 import { CONTAINERS } from '../../shared/storageNames';
 import { createVmDisk } from '../../shared/vmDisks';
+import { issueTestCacheCredentials, testAgentConfig } from '../helpers/agentCredentials';
 import { useAzurite } from '../helpers/azurite';
 import { waitFor } from '../helpers/waitFor';
 import { entryOffsets, resealHeader } from '../unit/delta/support';
@@ -254,11 +254,8 @@ describe('a garbage agent-config blob (a running agent, real Azurite)', () => {
     await agent?.stop().catch(() => undefined);
   });
 
-  const sas = (): string =>
-    agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
-      startsOn: new Date(Date.now() - 60_000),
-      expiresOn: new Date(Date.now() + 3_600_000),
-    });
+  /** Real credentials for this VM's cache blobs, as enable replication issues them. */
+  const cache = () => issueTestCacheCredentials(azurite().connectionString, { resourceGroup: RG, vm });
 
   it('reports configError for every kind of garbage, keeps serving, and recovers on a valid config', async () => {
     expect(agent.status().configError).toMatch(/not JSON/);
@@ -270,51 +267,72 @@ describe('a garbage agent-config blob (a running agent, real Azurite)', () => {
       ['a string', '"config"', /\(root\)/],
       ['deep nesting', '['.repeat(30_000) + ']'.repeat(30_000), /\(root\)/],
       ['NUL bytes', '{"version":1,\u0000}', /not JSON/],
-      ['wrong types', '{"version":"1","vmId":7,"generation":"1","cacheContainerSasUrl":true}', /version/],
+      ['wrong types', '{"version":"2","vmId":7,"generation":"1","cache":true}', /version/],
       [
         'a file: URL and a negative interval',
+        JSON.stringify({
+          version: 2,
+          vmId: `${RG}/${vm}`,
+          generation: 1,
+          cache: { ...cache(), containerUrl: 'file:///etc/passwd' },
+          flushIntervalMs: -5,
+        }),
+        /cache\.containerUrl[\s\S]*flushIntervalMs|flushIntervalMs[\s\S]*cache\.containerUrl/,
+      ],
+      [
+        'a version 1 config (a SAS for the whole cache)',
         JSON.stringify({
           version: 1,
           vmId: `${RG}/${vm}`,
           generation: 1,
-          cacheContainerSasUrl: 'file:///etc/passwd',
-          flushIntervalMs: -5,
+          cacheContainerSasUrl: `${cache().containerUrl}?sv=2026-04-06&sr=c&sp=cw&sig=x`,
         }),
-        /cacheContainerSasUrl[\s\S]*flushIntervalMs|flushIntervalMs[\s\S]*cacheContainerSasUrl/,
+        /config version 1 .*re-run enable replication/,
+      ],
+      [
+        'signatures that are not signatures',
+        JSON.stringify({
+          version: 2,
+          vmId: `${RG}/${vm}`,
+          generation: 1,
+          cache: {
+            ...cache(),
+            deltaSas: { ...cache().deltaSas, signatures: ['<script>', 'x'.repeat(5000)] },
+          },
+        }),
+        /cache\.deltaSas\.signatures\.0: must be a base64 HMAC-SHA256 signature/,
       ],
       [
         'another VM',
-        JSON.stringify({ version: 1, vmId: `${RG}/other`, generation: 1, cacheContainerSasUrl: sas() }),
+        JSON.stringify({ version: 2, vmId: `${RG}/other`, generation: 1, cache: cache() }),
         /vmId is hostile-rg\/other, not this VM/,
       ],
       [
         'a traversal vmId',
-        JSON.stringify({ version: 1, vmId: '../etc', generation: 1, cacheContainerSasUrl: sas() }),
+        JSON.stringify({ version: 2, vmId: '../etc', generation: 1, cache: cache() }),
         /vmId/,
       ],
       [
         'a 1 MiB vmId',
         JSON.stringify({
-          version: 1,
+          version: 2,
           vmId: `${RG}/${'v'.repeat(MiB)}`,
           generation: 1,
-          cacheContainerSasUrl: sas(),
+          cache: cache(),
         }),
         /bytes, more than 65536/,
       ],
       ['2 MiB of whitespace', ' '.repeat(2 * MiB) + '{}', new RegExp(`more than ${MAX_CONFIG_BYTES}`)],
       [
         'prototype pollution',
-        `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"version":1,"vmId":"${RG}/${vm}","generation":0,"cacheContainerSasUrl":"x"}`,
+        `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"version":2,"vmId":"${RG}/${vm}","generation":0,"cache":"x"}`,
         /generation/,
       ],
     ];
     for (const [i, [what, body, problem]] of cases.entries()) {
       // A config with an error of its own first, so each case is seen to replace it.
       const marker = `${RG}/marker${i}`;
-      await writeRaw(
-        JSON.stringify({ version: 1, vmId: marker, generation: 1, cacheContainerSasUrl: sas() }),
-      );
+      await writeRaw(JSON.stringify({ version: 2, vmId: marker, generation: 1, cache: cache() }));
       await until(`marker ${i}`, () => agent.status().configError?.includes(marker));
       await writeRaw(body);
       const error = await until(what, () => {
@@ -331,12 +349,7 @@ describe('a garbage agent-config blob (a running agent, real Azurite)', () => {
     ).toBeGreaterThanOrEqual(cases.length);
 
     // A valid config replaces the garbage: the agent replicates, the error is gone.
-    await writeAgentConfig(configs, {
-      version: 1,
-      vmId: `${RG}/${vm}`,
-      generation: 1,
-      cacheContainerSasUrl: sas(),
-    });
+    await writeAgentConfig(configs, testAgentConfig(azurite().connectionString, { resourceGroup: RG, vm }));
     await until(
       'replication on',
       () => agent.status().generation === 1 && agent.status().configError === undefined,

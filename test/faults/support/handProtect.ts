@@ -2,15 +2,16 @@
  * Protects a VM with empty disks without the enable workflow (as test/helpers/tidemarkHost.ts's
  * protectVmByHand does), with every agent setting in the test's hands: source disks, empty replicas
  * (the initial copy of an empty disk), a `Protected` item applying deltas, and the agent config,
- * whose cache SAS may point at a proxy instead of the cache itself.
+ * whose cache credentials may point at a proxy instead of the cache itself (the host's sweep timer
+ * tops them up as enable replication's would be, keeping that address).
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 
 import { type AgentReplicationConfigInput, writeAgentConfig } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { TableProtectedItemStore } from '../../../shared/protectedItems';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
+import { testAgentConfig } from '../../helpers/agentCredentials';
 import type { ShadowDisk } from './shadow';
 
 export interface HandProtectSpec {
@@ -21,36 +22,24 @@ export interface HandProtectSpec {
   agent?: Partial<
     Pick<AgentReplicationConfigInput, 'flushIntervalMs' | 'heartbeatIntervalMs' | 'maxBufferBytes'>
   >;
-  /** The SAS URL goes to this port on 127.0.0.1 instead of the source Azurite's blob port. */
+  /** The cache URL goes to this port on 127.0.0.1 instead of the source Azurite's blob port. */
   cachePort?: number;
 }
 
-/** The cache container SAS URL the agent gets, pointed at `port` when given. */
-export function cacheSasUrl(sourceConnection: string, port?: number): string {
-  const url = new URL(
-    agentCacheSasUrl(sourceConnection, CONTAINERS.cache, {
-      startsOn: new Date(Date.now() - 10 * 60_000),
-      expiresOn: new Date(Date.now() + 24 * 3_600_000),
-    }),
-  );
-  if (port !== undefined) url.port = String(port);
-  return url.toString();
-}
-
+/** Writes the agent config with a first window of cache credentials, pointed at `cachePort` when given. */
 export async function writeConfig(
   sourceConnection: string,
-  spec: Pick<HandProtectSpec, 'resourceGroup' | 'vm' | 'agent'>,
-  cacheContainerSasUrl: string,
+  spec: Pick<HandProtectSpec, 'resourceGroup' | 'vm' | 'agent' | 'cachePort'>,
 ): Promise<void> {
   await writeAgentConfig(
     BlobServiceClient.fromConnectionString(sourceConnection).getContainerClient(CONTAINERS.agentConfig),
-    {
-      version: 1,
-      vmId: `${spec.resourceGroup}/${spec.vm}`,
-      generation: 1,
-      cacheContainerSasUrl,
+    testAgentConfig(sourceConnection, {
+      resourceGroup: spec.resourceGroup,
+      vm: spec.vm,
+      validForMs: 24 * 3_600_000,
+      ...(spec.cachePort === undefined ? {} : { port: spec.cachePort }),
       ...spec.agent,
-    },
+    }),
   );
 }
 
@@ -79,5 +68,5 @@ export async function protectByHand(
     applyEnabled: true,
     watermark: 0,
   });
-  await writeConfig(regions.source, spec, cacheSasUrl(regions.source, spec.cachePort));
+  await writeConfig(regions.source, spec);
 }

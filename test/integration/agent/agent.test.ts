@@ -19,12 +19,12 @@ import {
   deleteAgentConfig,
   writeAgentConfig,
 } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { ManualClock } from '../../../shared/clock';
 import { decodeDelta, type Delta } from '../../../shared/delta';
 import { RecordingLogger } from '../../../shared/logger';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk, listVmDisks } from '../../../shared/vmDisks';
+import { testAgentConfig } from '../../helpers/agentCredentials';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { waitFor } from '../../helpers/waitFor';
@@ -80,18 +80,10 @@ describe.skipIf(tools.skip)(`MobilityAgent (real Azurite, qemu-io)${tools.note}`
   }
 
   async function writeConfig(vm: Vm, generation: number, extra: Partial<AgentReplicationConfigInput> = {}) {
-    const now = Date.now();
-    const sas = agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
-      startsOn: new Date(now - 60_000),
-      expiresOn: new Date(now + 3_600_000),
-    });
-    await writeAgentConfig(configs, {
-      version: 1,
-      vmId: vm.vmId,
-      generation,
-      cacheContainerSasUrl: sas,
-      ...extra,
-    });
+    await writeAgentConfig(
+      configs,
+      testAgentConfig(azurite().connectionString, { resourceGroup: vm.rg, vm: vm.vm, generation, ...extra }),
+    );
   }
 
   async function startAgent(vm: Vm, stateDir = path.join(stateRoot, vm.rg)): Promise<Running> {
@@ -326,10 +318,15 @@ describe.skipIf(tools.skip)(`MobilityAgent (real Azurite, qemu-io)${tools.note}`
   it('rejects an invalid config, keeps its state and reports why', async () => {
     const vm = await makeVm();
     const r = await startAgent(vm);
-    await writeAgentConfigRaw(vm, { version: 1, vmId: vm.vmId, generation: 0, cacheContainerSasUrl: 'nope' });
+    await writeAgentConfigRaw(vm, {
+      version: 2,
+      vmId: vm.vmId,
+      generation: 0,
+      cache: { containerUrl: 'nope' },
+    });
     const rejected = await until(r, 'config error', () => r.agent.status().configError);
     expect(rejected).toMatch(/generation/);
-    expect(rejected).toMatch(/cacheContainerSasUrl/);
+    expect(rejected).toMatch(/cache\.containerUrl/);
     expect(r.agent.status().health).toBe('NotReplicating');
     await io(r.port, 'os', ['write -P 0x51 0 4k', 'read -P 0x51 0 4k']);
 

@@ -12,10 +12,10 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type AgentStatus, writeAgentConfig } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { decodeDelta } from '../../../shared/delta';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
+import { testAgentConfig } from '../../helpers/agentCredentials';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
@@ -49,24 +49,22 @@ describe.skipIf(tools.skip)(`tidemark-agent CLI${tools.note}`, () => {
   });
   afterAll(() => fs.rmSync(stateRoot, { recursive: true, force: true }));
 
-  async function makeVm(cacheUrl?: string): Promise<{ rg: string; vmId: string }> {
+  /** A VM whose agent config points at the cache, or at `cachePort` on this machine. */
+  async function makeVm(cachePort?: number): Promise<{ rg: string; vmId: string }> {
     const service = BlobServiceClient.fromConnectionString(azurite().connectionString);
     const rg = uniqueName('rg');
     const disks = service.getContainerClient(CONTAINERS.disks);
     await createVmDisk(disks, rg, 'vm1', 'os', 0, 4 * 1024 * 1024);
     await createVmDisk(disks, rg, 'vm1', 'data', 1, 1024 * 1024);
     await service.getContainerClient(CONTAINERS.cache).createIfNotExists();
-    const now = Date.now();
-    const sas = agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
-      startsOn: new Date(now - 60_000),
-      expiresOn: new Date(now + 3_600_000),
-    });
-    await writeAgentConfig(service.getContainerClient(CONTAINERS.agentConfig), {
-      version: 1,
-      vmId: `${rg}/vm1`,
-      generation: 1,
-      cacheContainerSasUrl: cacheUrl ?? sas,
-    });
+    await writeAgentConfig(
+      service.getContainerClient(CONTAINERS.agentConfig),
+      testAgentConfig(azurite().connectionString, {
+        resourceGroup: rg,
+        vm: 'vm1',
+        ...(cachePort === undefined ? {} : { port: cachePort }),
+      }),
+    );
     return { rg, vmId: `${rg}/vm1` };
   }
 
@@ -121,7 +119,7 @@ describe.skipIf(tools.skip)(`tidemark-agent CLI${tools.note}`, () => {
   });
 
   it('exits 1 at once on a second signal while the cache cannot be reached', async () => {
-    const { vmId } = await makeVm('http://127.0.0.1:9/devstoreaccount1/cache?sv=2024-01-01&sig=x');
+    const { vmId } = await makeVm(9);
     const agent = runAgent(vmId, ['--log-level', 'info']);
     const port = Number(/:(\d+) /.exec(await agent.line(/^Agent ready: /))![1]);
     const result = await qemuIo(port, 'os', ['write -P 1 0 4k']);

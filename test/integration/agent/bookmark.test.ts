@@ -15,13 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MobilityAgent } from '../../../agent/agent';
 import { bumpAppConsistentRequest, writeAgentConfig } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { ManualClock } from '../../../shared/clock';
 import { decodeDelta, type Delta } from '../../../shared/delta';
 import { isTidemarkError } from '../../../shared/errors';
 import { RecordingLogger } from '../../../shared/logger';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
+import { testAgentConfig } from '../../helpers/agentCredentials';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { waitFor } from '../../helpers/waitFor';
@@ -79,18 +79,10 @@ describe.skipIf(tools.skip)(`app-consistent bookmark on request (real Azurite)${
     await createVmDisk(disks, rg, 'vm1', 'data', 1, MiB);
     const vm = { rg, vmId: `${rg}/vm1` };
     if (withConfig) {
-      const now = Date.now();
-      const sas = agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
-        startsOn: new Date(now - 60_000),
-        expiresOn: new Date(now + 3_600_000),
-      });
-      await writeAgentConfig(configs, {
-        version: 1,
-        vmId: vm.vmId,
-        generation: 1,
-        cacheContainerSasUrl: sas,
-        ...SLOW,
-      });
+      await writeAgentConfig(
+        configs,
+        testAgentConfig(azurite().connectionString, { resourceGroup: rg, vm: 'vm1', ...SLOW }),
+      );
     }
     return vm;
   }
@@ -222,7 +214,7 @@ describe.skipIf(tools.skip)(`app-consistent bookmark on request (real Azurite)${
   it('refuses to bump an invalid config and leaves it as it is', async () => {
     const vm = await makeVm(false);
     const blob = configs.getBlockBlobClient(`${vm.vmId}.json`);
-    const broken = JSON.stringify({ version: 1, vmId: vm.vmId, generation: 0, cacheContainerSasUrl: 'x' });
+    const broken = JSON.stringify({ version: 2, vmId: vm.vmId, generation: 0, cache: 'x' });
     await blob.upload(broken, broken.length);
     await expect(bumpAppConsistentRequest(configs, vm.rg, 'vm1')).rejects.toMatchObject({
       code: 'InvalidConfig',

@@ -14,10 +14,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseWorkloadSpec, WorkloadPlan } from '../../../agent/workload';
 import { writeAgentConfig } from '../../../shared/agentConfig';
-import { agentCacheSasUrl } from '../../../shared/cacheSas';
 import { decodeDelta, type DeltaEntry } from '../../../shared/delta';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { createVmDisk } from '../../../shared/vmDisks';
+import { testAgentConfig } from '../../helpers/agentCredentials';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { checkTools, runTool, runToolOk } from '../../helpers/nbdTools';
 import { ensureBuilt as ensureBuiltCli } from '../../helpers/builtCli';
@@ -60,17 +60,10 @@ describe.skipIf(tools.skip)(`tidemark-agent on a unix socket, with a workload${t
     await createVmDisk(disks, rg, 'vm1', 'os', 0, SIZES[0]!);
     await createVmDisk(disks, rg, 'vm1', 'data', 1, SIZES[1]!);
     await service.getContainerClient(CONTAINERS.cache).createIfNotExists();
-    const now = Date.now();
-    const sas = agentCacheSasUrl(azurite().connectionString, CONTAINERS.cache, {
-      startsOn: new Date(now - 60_000),
-      expiresOn: new Date(now + 3_600_000),
-    });
-    await writeAgentConfig(service.getContainerClient(CONTAINERS.agentConfig), {
-      version: 1,
-      vmId: `${rg}/vm1`,
-      generation: 1,
-      cacheContainerSasUrl: sas,
-    });
+    await writeAgentConfig(
+      service.getContainerClient(CONTAINERS.agentConfig),
+      testAgentConfig(azurite().connectionString, { resourceGroup: rg, vm: 'vm1' }),
+    );
     return `${rg}/vm1`;
   }
 

@@ -7,6 +7,7 @@ import { cutHeld, cutRecoveryPoint } from '../../../shared/recoveryPoints/cut';
 import { runRecoveryPoints, runVmRecoveryPoints } from '../../../shared/recoveryPoints/run';
 import { DeltaApplier } from '../../../shared/replication/applier';
 import { VmLocks } from '../../../shared/replication/vmLease';
+import { fakeAgentConfig } from '../../helpers/agentCredentials';
 import { uniqueName } from '../../helpers/azurite';
 import { applyEntries, DISKS, makeDelta, useRig } from './support';
 
@@ -272,12 +273,7 @@ describe('recovery points: cut, app-consistent, cap, prune (real Azurite)', () =
       watermark: 1,
       watermarkTime: clock.now(),
     });
-    await writeAgentConfig(rig().points.agentConfig!, {
-      version: 1,
-      vmId: `rg/${vm}`,
-      generation: 1,
-      cacheContainerSasUrl: 'http://127.0.0.1:1/devstoreaccount1/cache?sv=x',
-    });
+    await writeAgentConfig(rig().points.agentConfig!, fakeAgentConfig({ vmId: `rg/${vm}` }));
     const counter = async (): Promise<unknown> => {
       const body = await rig().points.agentConfig!.getBlobClient(`rg/${vm}.json`).downloadToBuffer();
       return (JSON.parse(body.toString()) as { appConsistentRequest?: number }).appConsistentRequest;

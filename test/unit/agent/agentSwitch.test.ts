@@ -16,10 +16,16 @@ import type { DeltaSink, PutResult } from '../../../agent/deltaSink';
 import { MemoryBlockDevice } from '../../../agent/memoryBlockDevice';
 import { ReplicatedDisk } from '../../../agent/replicatedDisk';
 import { VmDisks } from '../../../agent/vmDisks';
-import { type AgentReplicationConfig, parseAgentConfig } from '../../../shared/agentConfig';
+import {
+  type AgentCacheCredentials,
+  type AgentReplicationConfig,
+  type AgentReplicationConfigInput,
+  parseAgentConfig,
+} from '../../../shared/agentConfig';
 import { ManualClock } from '../../../shared/clock';
 import { decodeDelta, type Delta, parseDeltaBlobName } from '../../../shared/delta';
 import { RecordingLogger } from '../../../shared/logger';
+import { fakeAgentConfig, fakeCacheCredentials } from '../../helpers/agentCredentials';
 import { waitFor } from '../../helpers/waitFor';
 
 const SIZE = 64 * 1024;
@@ -30,7 +36,8 @@ class MemorySink {
   readonly blobs = new Map<string, { body: Buffer; url: string }>();
   readonly json = new Map<string, unknown>();
 
-  for(url: string): DeltaSink {
+  for(credentials: AgentCacheCredentials): DeltaSink {
+    const url = credentials.containerUrl;
     return {
       putDelta: async (name: string, body: Buffer): Promise<PutResult> => {
         if (this.blobs.has(name)) return 'exists';
@@ -53,13 +60,13 @@ class MemorySink {
   }
 }
 
-function config(overrides: Partial<AgentReplicationConfig> = {}): AgentReplicationConfig {
+/** A config; its credentials follow its generation unless given. */
+function config(overrides: Partial<AgentReplicationConfigInput> = {}): AgentReplicationConfig {
+  const { cache, ...rest } = overrides;
+  const generation = rest.generation ?? 1;
   const parsed = parseAgentConfig({
-    version: 1,
-    vmId: 'rg/vm',
-    generation: 1,
-    cacheContainerSasUrl: 'http://cache.example/cache?sig=a',
-    ...overrides,
+    ...fakeAgentConfig(rest),
+    ...(cache && cache.deltaSas.generation === generation ? { cache } : {}),
   });
   if (!parsed.ok) throw new Error(parsed.problem);
   return parsed.config;
@@ -87,7 +94,7 @@ async function setup(stateDir: string) {
       reads++;
       return current;
     },
-    createSink: (url) => sink.for(url),
+    createSink: (credentials) => sink.for(credentials),
   });
   const setConfig = (next: ConfigRead): void => {
     current = next;
@@ -186,7 +193,10 @@ describe('MobilityAgent transitions (in memory)', () => {
             if (op.what === 'sas')
               cfg = config({
                 ...cfg,
-                cacheContainerSasUrl: `http://cache.example/c?sig=${op.what}${pending.length}`,
+                cache: fakeCacheCredentials({
+                  generation: cfg.generation,
+                  tag: `${op.what}${pending.length}`,
+                }),
               });
             if (op.what === 'bookmark') {
               cfg = config({ ...cfg, appConsistentRequest: (cfg.appConsistentRequest ?? 0) + 1 });
@@ -255,7 +265,7 @@ describe('MobilityAgent transitions (in memory)', () => {
     );
   });
 
-  it('uploads with a new SAS as soon as the config carries it, numbers going on', async () => {
+  it('uploads with new credentials as soon as the config carries them, numbers going on', async () => {
     const t = await setup(path.join(root, 'sas'));
     t.setConfig({ kind: 'valid', config: config() });
     await t.agent.start();
@@ -263,7 +273,7 @@ describe('MobilityAgent transitions (in memory)', () => {
     await t.until('first delta', () => t.sink.blobs.size === 1);
     t.setConfig({
       kind: 'valid',
-      config: config({ cacheContainerSasUrl: 'http://cache.example/cache?sig=b' }),
+      config: config({ cache: fakeCacheCredentials({ tag: 'b' }) }),
     });
     await t.polled();
     await t.disks.exports.get('os')!.write(512, Buffer.alloc(512, 2), { fua: false });

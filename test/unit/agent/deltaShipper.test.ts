@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ChangeJournal } from '../../../agent/changeJournal';
-import { type DeltaSink, type PutResult } from '../../../agent/deltaSink';
+import { CacheCredentialsError, type DeltaSink, type PutResult } from '../../../agent/deltaSink';
 import { DeltaShipper } from '../../../agent/deltaShipper';
 import { MemoryBlockDevice } from '../../../agent/memoryBlockDevice';
 import { ReplicatedDisk } from '../../../agent/replicatedDisk';
@@ -14,10 +14,18 @@ class MemorySink implements DeltaSink {
   readonly blobs = new Map<string, Buffer>();
   failing = false;
   attempts = 0;
+  /** Credentials issued up to this sequence number (a window's end). */
+  issuedThrough = Infinity;
 
   async putDelta(name: string, body: Buffer): Promise<PutResult> {
     this.attempts++;
     if (this.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:10000');
+    const { sequence } = parseDeltaBlobName(name);
+    if (sequence > this.issuedThrough) {
+      throw new CacheCredentialsError('pending', `No cache credential for delta ${sequence} yet`, {
+        sequence,
+      });
+    }
     if (this.blobs.has(name)) return 'exists';
     this.blobs.set(name, Buffer.from(body));
     return 'created';
@@ -37,7 +45,12 @@ class MemorySink implements DeltaSink {
 }
 
 async function setup(
-  options: { maxBufferBytes?: number; maxDeltaBytes?: number; store?: MemorySequenceStore } = {},
+  options: {
+    maxBufferBytes?: number;
+    maxDeltaBytes?: number;
+    store?: MemorySequenceStore;
+    onCredentialsNeeded?: (sequence: number) => void;
+  } = {},
 ) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const logger = new RecordingLogger();
@@ -56,6 +69,7 @@ async function setup(
     clock,
     logger,
     maxDeltaBytes: options.maxDeltaBytes,
+    ...(options.onCredentialsNeeded ? { onCredentialsNeeded: options.onCredentialsNeeded } : {}),
   });
   await shipper.start();
   return { clock, logger, journal, sink, store, disk, shipper };
@@ -149,5 +163,90 @@ describe('DeltaShipper', () => {
       [2, true],
       [3, false],
     ]);
+  });
+
+  it('waits at the end of its credentials window, asks for more, and goes on at once when they come', async () => {
+    const asked: number[] = [];
+    const { clock, sink, disk, journal, shipper, logger } = await setup({
+      maxBufferBytes: 4096,
+      onCredentialsNeeded: (seq) => asked.push(seq),
+    });
+    sink.issuedThrough = 2;
+    for (let i = 0; i < 4; i++) {
+      await disk.write(i * 1024, Buffer.alloc(1024, i + 1), { fua: false });
+      await clock.advance(1_000);
+    }
+    // 1 and 2 shipped; 3 waits for its credential; the journal fills and writers wait.
+    expect(sink.deltas().map((d) => d.sequence)).toEqual([1, 2]);
+    expect(shipper.waitingForCredentials).toBe(true);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(asked)).toEqual(new Set([3]));
+    let lateDone = false;
+    const late = disk.write(65536, Buffer.alloc(4096, 9), { fua: false }).then(() => (lateDone = true));
+    await clock.advance(60_000);
+    expect(lateDone).toBe(false);
+    expect(journal.waitingWriters).toBe(1);
+    const waits = logger.records.filter((r) => /Waiting for cache credentials/.test(r.msg));
+    expect(waits.map((r) => r.level)).toEqual(['warn']);
+
+    // New credentials: the upload in back-off (up to 30 s by now) goes at once.
+    sink.issuedThrough = 100;
+    shipper.retryNow();
+    await clock.advance(0);
+    await clock.advance(1_000);
+    await late;
+    expect(shipper.waitingForCredentials).toBe(false);
+    expect(logger.records.some((r) => /Cache credentials arrived/.test(r.msg))).toBe(true);
+    await shipper.stop();
+    const deltas = sink.deltas();
+    expect(deltas.map((d) => d.sequence)).toEqual(deltas.map((_, i) => i + 1));
+    expect(deltas.flatMap((d) => d.entries).map((e) => e.offset)).toEqual([0, 1024, 2048, 3072, 65536]);
+    expect(shipper.status().health).toBe('Healthy');
+  });
+
+  it('gives up waiting for credentials when stopped: no number confirmed that was not shipped', async () => {
+    const store = new MemorySequenceStore();
+    const { clock, sink, disk, shipper } = await setup({ store });
+    sink.issuedThrough = 0;
+    await disk.write(0, Buffer.alloc(512, 1), { fua: false });
+    await clock.advance(1_000);
+    expect(shipper.waitingForCredentials).toBe(true);
+    const stopped = shipper.stop({ timeoutMs: 5_000 });
+    await clock.advance(5_000);
+    await stopped;
+    expect(shipper.waitingForCredentials).toBe(false);
+    expect(sink.blobs.size).toBe(0);
+    expect(store.saved.get('rg/vm1')).toMatchObject({ confirmedThrough: 0, clean: false });
+  });
+
+  it('retries at once when credentials come while an attempt is under way', async () => {
+    const { clock, sink, disk, shipper } = await setup();
+    sink.issuedThrough = 0;
+    await disk.write(0, Buffer.alloc(512, 1), { fua: false });
+    await clock.advance(1_000);
+    // Back-off has grown; new credentials arrive during the next attempt, which still fails.
+    await clock.advance(7_000);
+    expect(shipper.waitingForCredentials).toBe(true);
+    const put = sink.putDelta.bind(sink);
+    let failedAt = 0;
+    let createdAt = 0;
+    sink.putDelta = async (): Promise<PutResult> => {
+      sink.putDelta = async (name: string, body: Buffer): Promise<PutResult> => {
+        createdAt = clock.now();
+        return put(name, body);
+      };
+      failedAt = clock.now();
+      sink.issuedThrough = 100;
+      shipper.retryNow();
+      throw new CacheCredentialsError('pending', 'the window ended before this attempt began');
+    };
+    await clock.advance(30_000);
+    await clock.advance(0);
+    expect(failedAt).toBeGreaterThan(0);
+    // No back-off after that attempt: the next one went at the same instant.
+    expect(createdAt).toBe(failedAt);
+    expect(sink.deltas().map((d) => d.sequence)).toEqual([1]);
+    expect(shipper.waitingForCredentials).toBe(false);
+    await shipper.stop();
   });
 });

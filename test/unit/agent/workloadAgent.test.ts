@@ -20,6 +20,7 @@ import { ManualClock } from '../../../shared/clock';
 import { decodeDelta, type Delta } from '../../../shared/delta';
 import { isTidemarkError } from '../../../shared/errors';
 import { RecordingLogger } from '../../../shared/logger';
+import { fakeAgentConfig } from '../../helpers/agentCredentials';
 import { waitFor } from '../../helpers/waitFor';
 
 const MiB = 1024 * 1024;
@@ -39,12 +40,7 @@ function setup(workload: WorkloadSpec, replicating = true) {
     },
     putJson: async () => undefined,
   };
-  const parsed = parseAgentConfig({
-    version: 1,
-    vmId: 'rg/vm',
-    generation: 1,
-    cacheContainerSasUrl: 'http://cache.example/cache?sig=a',
-  });
+  const parsed = parseAgentConfig(fakeAgentConfig());
   if (!parsed.ok) throw new Error(parsed.problem);
   const logger = new RecordingLogger();
   const agent = new MobilityAgent({

@@ -363,6 +363,7 @@ describe('the settings registry (shared/settings.ts)', () => {
         source: { name: 'eastus', role: 'source', connectionString: KEYED },
         target: { name: 'westus', role: 'target', connectionString: AZURE_ENV.TIDEMARK_TARGET_STORAGE },
         agent: {},
+        agentCredentials: { window: 512, lifetimeMs: 168 * 3_600_000 },
         fabric: {
           kind: 'arm',
           armEndpoint: 'https://management.azure.com/',
