@@ -8,16 +8,18 @@
  *                      N > watermark+1? ──yes──▶ wait (applied when N-1 lands)
  *                        │no
  *                        ▼
- *   take VM lease ─▶ for M = watermark+1 while the cache has M:
- *                      decode + verify ─bad─▶ quarantine, item ResyncRequired, stop
- *                      coalesce ─▶ Put Page / Clear Pages on replicas ─▶ copy to journal
- *                      ─▶ watermark = M (ETag check) ─▶ delete M from cache
+ *   take VM lease ─▶ for M = watermark+1 while the cache has M (a pipeline, see #drainHeld):
+ *                      download, decode + verify ─bad─▶ quarantine, item ResyncRequired, stop
+ *                      ─▶ copy to journal (started at once) ┐
+ *                      batch M..N ─▶ coalesce ─▶ Put Page / Clear Pages on replicas ┴▶
+ *                      ─▶ watermark = N (ETag check) ─▶ delete M..N from cache (not waited for)
  *                  ─▶ release lease ─▶ if watermark+1 is now in the cache, go again
  *
- * A crash anywhere before the watermark moves re-applies the same delta later, which is harmless:
- * it holds the same bytes for the same pages, and nothing after it has been applied.
+ * A crash anywhere before the watermark moves re-applies the same deltas later, which is harmless:
+ * they hold the same bytes for the same pages, and nothing after them has been written.
  */
 import { type ContainerClient, RestError } from '@azure/storage-blob';
+import pLimit from 'p-limit';
 
 import type { Clock } from '../clock';
 import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBlobName } from '../delta';
@@ -27,9 +29,9 @@ import { isTidemarkError, TidemarkError } from '../errors';
 import type { Logger } from '../logger';
 import { isReplicating, type ProtectedItem, type ProtectedItemStore } from '../protectedItems';
 import { assessHealth } from '../recoveryPoints/health';
-import { coalesce, type PageOp } from './coalesce';
-import { ReadAhead } from './readAhead';
-import { checkPageOps, writePages } from './replicaWriter';
+import { coalesce } from './coalesce';
+import { checkEntries, writePages } from './replicaWriter';
+import { Stager } from './stager';
 import { nextStats } from './stats';
 import { VmLocks } from './vmLease';
 
@@ -56,8 +58,22 @@ export type ApplyResult =
 /** Consecutive deltas applied together at most (when the replica is behind). */
 const MAX_BATCH_DELTAS = 16;
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
-/** Deltas downloaded ahead of the one being decoded. */
-const READ_AHEAD = 4;
+/** Deltas downloaded from the cache at a time. */
+const DOWNLOAD_CONCURRENCY = 4;
+/** Deltas staged (downloaded, checked, journaling) ahead of the batch being written, at most. */
+const MAX_AHEAD_DELTAS = 2 * MAX_BATCH_DELTAS;
+/**
+ * Bytes of deltas held at once: the batch being written and those staged for the next ones (a
+ * single delta larger than this is still taken, alone). With the batch's coalesced runs (at most
+ * its size again) the applier holds at most about 192 MiB of delta data per VM.
+ */
+const MAX_HELD_BYTES = 2 * MAX_BATCH_BYTES;
+/** A batch whose writes average less than this waits for the next delta if it is downloading… */
+const SMALL_WRITE_BYTES = 1024 * 1024;
+/** …or, with at least this many writes (seconds of Put Pages), while it is looked for. */
+const MANY_WRITES = 256;
+/** Journal copies uploading at a time. */
+const JOURNAL_CONCURRENCY = 8;
 /** The largest delta accepted by default: the agent's largest (64 MiB) and its headers, with room. */
 const DEFAULT_MAX_DELTA_BYTES = 80 * 1024 * 1024;
 
@@ -72,8 +88,15 @@ interface PendingDelta {
   blobName: string;
   body: Buffer;
   delta: Delta;
-  ops: PageOp[];
+  /** Its copy to the journal, started as soon as it was checked; the watermark waits for it. */
+  journaled: Promise<unknown>;
 }
+
+/** A delta as the stager hands it to the writer: good, bad (quarantine), or flagged by the agent. */
+type Staged =
+  | { kind: 'good'; pending: PendingDelta }
+  | { kind: 'bad'; sequence: number; blobName: string; body: Buffer; error: TidemarkError }
+  | { kind: 'lostWrites'; sequence: number; blobName: string; body: Buffer };
 
 interface DrainRound {
   applied: number;
@@ -199,6 +222,14 @@ export class DeltaApplier {
     return applied > 0 ? { outcome: 'applied', applied, watermark } : { outcome: 'waiting', watermark };
   }
 
+  /**
+   * The pipeline under the lease: the stager downloads the next deltas, checks them in order and
+   * starts their journal copies while the writer writes the batch before; the writer takes, in
+   * order, what is ready (up to a batch), writes its pages, waits for its journal copies, moves the
+   * watermark, and leaves the cache deletions running while it starts the next batch. Pages of a
+   * batch are written only after the watermark of the one before has moved and its hooks ran (a
+   * point cut there sees exactly the deltas up to the watermark). Nothing started here outlives it.
+   */
   async #drainHeld(resourceGroup: string, vm: string, leaseLost: () => boolean): Promise<DrainRound> {
     let item = await this.stores.items.get(resourceGroup, vm);
     if (!item || !isReplicating(item)) {
@@ -211,89 +242,138 @@ export class DeltaApplier {
     }
     const vmId = `${resourceGroup}/${vm}`;
     const generation = item.generation;
+    const disks = item.disks;
     const nameOf = (sequence: number): string => deltaBlobName({ resourceGroup, vm, generation, sequence });
-    let applied = 0;
     const maxBytes = this.options.maxDeltaBytes ?? DEFAULT_MAX_DELTA_BYTES;
-    // The next deltas download while the current batch is written.
-    const ahead = new ReadAhead<Downloaded>((seq) => this.#download(nameOf(seq), maxBytes), READ_AHEAD);
-    while (!leaseLost()) {
-      const batch: PendingDelta[] = [];
-      let batchBytes = 0;
-      let sequence = item.watermark + 1;
-      while (batch.length < MAX_BATCH_DELTAS && batchBytes < MAX_BATCH_BYTES) {
-        const got = await ahead.get(sequence);
-        if (!got) break;
-        const body = Buffer.isBuffer(got) ? got : got.head;
-        const blobName = nameOf(sequence);
-        let pending: PendingDelta;
-        try {
-          if (!Buffer.isBuffer(got)) checkMaxBytes(got.oversized, maxBytes);
-          const delta = decodeDelta(body, { vmId, generation, sequence, maxBytes });
-          const ops = coalesce(delta.entries);
-          checkPageOps(ops, item.disks, vmId);
-          pending = { sequence, blobName, body, delta, ops };
-        } catch (err) {
-          if (!isTidemarkError(err) || err.kind !== 'user') throw err;
-          if (batch.length > 0) {
-            // Apply the good ones first; the bad one heads the next batch and is quarantined there.
-            ahead.putBack(sequence, got);
-            break;
-          }
-          await this.#quarantine(item, blobName, body, err);
-          const stop: ApplyResult = { outcome: 'quarantined', sequence, reason: err.message };
+    const journalLimit = pLimit(JOURNAL_CONCURRENCY);
+    /** Journal copies and cache deletions in flight: settled before the round ends. */
+    const background = new Set<Promise<unknown>>();
+    const track = <T>(work: Promise<T>): Promise<T> => {
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      background.add(settled);
+      void settled.then(() => background.delete(settled));
+      return work;
+    };
+    const stage = (sequence: number, got: Downloaded): { item: Staged; final: boolean } => {
+      const body = Buffer.isBuffer(got) ? got : got.head;
+      const blobName = nameOf(sequence);
+      let delta: Delta;
+      try {
+        if (!Buffer.isBuffer(got)) checkMaxBytes(got.oversized, maxBytes);
+        delta = decodeDelta(body, { vmId, generation, sequence, maxBytes });
+        checkEntries(delta.entries, disks, vmId);
+      } catch (err) {
+        if (!isTidemarkError(err) || err.kind !== 'user') throw err;
+        return { item: { kind: 'bad', sequence, blobName, body, error: err }, final: true };
+      }
+      // The agent lost writes before this delta: nothing from here on makes the replica consistent.
+      if (delta.resyncRequired)
+        return { item: { kind: 'lostWrites', sequence, blobName, body }, final: true };
+      // Journaled as soon as it is checked: a copy of a good delta ahead of the watermark is harmless
+      // (a crash between the journal and the watermark leaves the same), and it overlaps the writes.
+      const journaled = track(
+        journalLimit(() =>
+          this.stores.journal
+            .getBlockBlobClient(blobName)
+            .uploadData(body, { metadata: deltaBlobMetadata(delta) }),
+        ),
+      );
+      return {
+        item: { kind: 'good', pending: { sequence, blobName, body, delta, journaled } },
+        final: false,
+      };
+    };
+    const stager = new Stager<Downloaded, Staged>({
+      from: item.watermark + 1,
+      fetch: (sequence, admit) => this.#download(nameOf(sequence), maxBytes, admit),
+      stage,
+      concurrency: DOWNLOAD_CONCURRENCY,
+      maxAhead: MAX_AHEAD_DELTAS,
+      maxHeldBytes: MAX_HELD_BYTES,
+    });
+    const deletions: Promise<void>[] = [];
+    let applied = 0;
+    try {
+      while (!leaseLost()) {
+        const first = await stager.next();
+        if (!first) break;
+        const head = first.item;
+        if (head.kind === 'bad') {
+          await this.#quarantine(item, head.blobName, head.body, head.error);
+          const stop: ApplyResult = {
+            outcome: 'quarantined',
+            sequence: head.sequence,
+            reason: head.error.message,
+          };
           return { applied, watermark: item.watermark, generation, stop };
         }
-        if (pending.delta.resyncRequired) {
-          // The agent lost writes before this delta: nothing from here on makes the replica consistent.
-          if (batch.length > 0) {
-            ahead.putBack(sequence, got);
-            break;
-          }
-          const reason = await this.#lostWrites(item, blobName, body, sequence);
-          return {
-            applied,
-            watermark: item.watermark,
-            generation,
-            stop: { outcome: 'quarantined', sequence, reason },
-          };
+        if (head.kind === 'lostWrites') {
+          const reason = await this.#lostWrites(item, head.blobName, head.body, head.sequence);
+          const stop: ApplyResult = { outcome: 'quarantined', sequence: head.sequence, reason };
+          return { applied, watermark: item.watermark, generation, stop };
         }
-        batch.push(pending);
-        batchBytes += body.length;
-        sequence++;
-        // An app-consistent delta ends its batch: a point is cut right after it.
-        if (pending.delta.appConsistent) break;
+        // The batch: this delta and the good ones already staged after it. Small writes also wait
+        // for the next delta when it is downloading, or, if there are many of them, while it is
+        // looked for (coalescing saves more calls than the wait costs); large writes start at once.
+        // An app-consistent delta ends its batch (a point is cut right after it); a bad one heads
+        // the next batch.
+        const batch = [head.pending];
+        let bytes = first.bytes;
+        let entries = head.pending.delta.entries.length;
+        while (batch.length < MAX_BATCH_DELTAS && !batch[batch.length - 1]!.delta.appConsistent) {
+          const state = stager.nextState();
+          const small = bytes < SMALL_WRITE_BYTES * entries;
+          if (small && (state === 'downloading' || (state === 'looking' && entries >= MANY_WRITES))) {
+            await stager.waitNext();
+          }
+          const next = stager.peek();
+          if (!next || next.item.kind !== 'good' || bytes + next.bytes > MAX_BATCH_BYTES) break;
+          stager.take();
+          batch.push(next.item.pending);
+          bytes += next.bytes;
+          entries += next.item.pending.delta.entries.length;
+        }
+        item = await this.#applyBatch(item, batch);
+        stager.release(bytes);
+        deletions.push(...batch.map((p) => track(this.#deleteFromCache(p.blobName))));
+        applied += batch.length;
+        const last = batch[batch.length - 1]!;
+        if (last.delta.appConsistent) await this.options.onAppConsistent?.({ item, delta: last.delta });
+        item = (await this.options.onBatchApplied?.(item)) ?? item;
       }
-      if (batch.length === 0) break;
-      item = await this.#applyBatch(item, batch);
-      applied += batch.length;
-      const last = batch[batch.length - 1]!;
-      if (last.delta.appConsistent) await this.options.onAppConsistent?.({ item, delta: last.delta });
-      item = (await this.options.onBatchApplied?.(item)) ?? item;
+      await Promise.all(deletions);
+      return { applied, watermark: item.watermark, generation };
+    } finally {
+      await stager.close();
+      while (background.size > 0) await Promise.all(background);
     }
-    return { applied, watermark: item.watermark, generation };
   }
 
   /**
    * Writes a run of consecutive deltas as one: their writes coalesced together (a replica behind
-   * catches up with fewer, larger calls), each journaled, then one watermark step over all of them.
+   * catches up with fewer, larger calls); once the pages and every delta's journal copy are done,
+   * one watermark step over all of them.
    */
   async #applyBatch(item: ProtectedItem, batch: PendingDelta[]): Promise<ProtectedItem> {
     const { resourceGroup, vm } = item;
-    const ops = batch.length === 1 ? batch[0]!.ops : coalesce(batch.flatMap((p) => p.delta.entries));
-    await Promise.all([
-      ...batch.map((p) =>
-        this.stores.journal
-          .getBlockBlobClient(p.blobName)
-          .uploadData(p.body, { metadata: deltaBlobMetadata(p.delta) }),
-      ),
+    const ops = coalesce(
+      batch.length === 1 ? batch[0]!.delta.entries : batch.flatMap((p) => p.delta.entries),
+    );
+    const results = await Promise.allSettled([
       writePages(this.stores.replicas, resourceGroup, vm, item.disks, ops),
+      ...batch.map((p) => p.journaled),
     ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const now = this.options.clock.now();
     const last = batch[batch.length - 1]!;
     const lastWriteTime = Math.max(item.watermarkTime ?? 0, ...batch.map((p) => p.delta.lastWriteTime));
     const appConsistent = [...batch].reverse().find((p) => p.delta.appConsistent);
     const health = assessHealth({ ...item, watermarkTime: lastWriteTime }, now);
-    const updated = await this.stores.items.update(item, {
+    return this.stores.items.update(item, {
       watermark: last.sequence,
       watermarkTime: lastWriteTime,
       lastAppliedAt: now,
@@ -303,20 +383,28 @@ export class DeltaApplier {
       health: health.health,
       healthReasons: health.reasons,
     });
-    await Promise.all(batch.map((p) => this.#deleteFromCache(p.blobName)));
-    return updated;
   }
 
   /**
    * Downloads a delta, reading no more than `maxBytes`: the length comes with the answer's headers,
-   * so a larger blob is cut off after its first bytes. Undefined when it is not in the cache.
+   * so a larger blob is cut off after its first bytes. The bytes it will hold are admitted first
+   * (the stager's memory budget); undefined when it is not in the cache or was not admitted.
    */
-  async #download(blobName: string, maxBytes: number): Promise<Downloaded | undefined> {
+  async #download(
+    blobName: string,
+    maxBytes: number,
+    admit: (bytes: number) => Promise<boolean>,
+  ): Promise<Downloaded | undefined> {
     try {
       const response = await this.stores.cache.getBlobClient(blobName).download();
       const length = response.contentLength ?? 0;
       const stream = response.readableStreamBody;
-      if (length > maxBytes) {
+      const oversized = length > maxBytes;
+      if (!(await admit(oversized ? MAX_HEADER_BYTES : length))) {
+        (stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+        return undefined;
+      }
+      if (oversized) {
         const head = await readAtMost(stream, MAX_HEADER_BYTES);
         return { oversized: length, head };
       }

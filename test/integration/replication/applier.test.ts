@@ -290,6 +290,45 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
     );
   });
 
+  it('journals exactly the deltas it applies, byte for byte, and nothing from a bad one on', async () => {
+    const vm = uniqueName('vm');
+    const initial = await protect(vm);
+    const deltas: Delta[] = [];
+    const bodies: Buffer[] = [];
+    const names: string[] = [];
+    for (let seq = 1; seq <= 40; seq++) {
+      const entries: DeltaEntry[] = [0, 1, 2].map((i) => ({
+        disk: (seq + i) % 2,
+        offset: ((seq * 7 + i * 13) % 120) * 512,
+        data: Buffer.alloc(512 * (1 + ((seq + i) % 4)), seq),
+      }));
+      const delta = makeDelta(vm, seq, entries);
+      const body = encodeDelta(delta);
+      if (seq === 30) body[body.length - 10] ^= 0xff;
+      deltas.push(delta);
+      bodies.push(body);
+      names.push(await upload(delta, body));
+    }
+    expect(await applier().drain('rg', vm)).toMatchObject({ outcome: 'quarantined', sequence: 30 });
+    expect(await stores.items.get('rg', vm)).toMatchObject({ state: 'ResyncRequired', watermark: 29 });
+    for (let i = 0; i < 40; i++) {
+      const journaled = stores.journal.getBlobClient(names[i]!);
+      if (i < 29) {
+        expect((await journaled.downloadToBuffer()).equals(bodies[i]!)).toBe(true);
+        expect(await cache.getBlobClient(names[i]!).exists()).toBe(false);
+      } else {
+        expect(await journaled.exists()).toBe(false);
+        expect(await cache.getBlobClient(names[i]!).exists()).toBe(i > 29);
+      }
+    }
+    const expected = initial.map((b) => Buffer.from(b));
+    for (const d of deltas.slice(0, 29)) {
+      for (const e of d.entries) if ('data' in e) e.data.copy(expected[e.disk]!, e.offset);
+    }
+    const actual = await readReplicas(vm);
+    expect(actual[0]!.equals(expected[0]!) && actual[1]!.equals(expected[1]!)).toBe(true);
+  });
+
   it('catches up a backlog in batches, records stats, and ends a batch at an app-consistent delta', async () => {
     const vm = uniqueName('vm');
     await protect(vm);

@@ -32,37 +32,57 @@ function applySequentially(entries: readonly DeltaEntry[]): Buffer[] {
 }
 
 describe('coalesce', () => {
+  function checkCoalesce(entries: readonly DeltaEntry[], seed: number): void {
+    const ops = coalesce(entries);
+    // Non-overlapping per disk, aligned, and within Put Page limits.
+    for (const disk of [0, 1, 2]) {
+      const spans = ops
+        .filter((o) => o.disk === disk)
+        .map((o) => [o.offset, o.offset + (o.kind === 'put' ? o.data.length : o.length)] as const)
+        .sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    }
+    for (const op of ops) {
+      expect(op.offset % 512).toBe(0);
+      if (op.kind === 'put') expect(op.data.length).toBeLessThanOrEqual(MAX_PUT_PAGE_BYTES);
+    }
+    // Apply in a shuffled order.
+    const shuffled = [...ops].sort((a, b) => ((a.offset * 31 + seed) % 97) - ((b.offset * 31 + seed) % 97));
+    const disks = [0, 1, 2].map(() => Buffer.alloc(DISK, 0xee));
+    for (const op of shuffled) {
+      if (op.kind === 'put') op.data.copy(disks[op.disk]!, op.offset);
+      else disks[op.disk]!.fill(0, op.offset, op.offset + op.length);
+    }
+    const expected = applySequentially(entries);
+    for (let d = 0; d < 3; d++) expect(disks[d]!.equals(expected[d]!)).toBe(true);
+  }
+
   it('gives non-overlapping ops that, in any order, leave the disks as sequential replay would', () => {
+    fc.assert(fc.property(fc.array(entryArb, { maxLength: 30 }), fc.integer(), checkCoalesce), {
+      numRuns: 500,
+    });
+  });
+
+  it('does so for long runs of overlapping writes too (a backlog batch)', () => {
     fc.assert(
-      fc.property(fc.array(entryArb, { maxLength: 30 }), fc.integer(), (entries, seed) => {
-        const ops = coalesce(entries);
-        // Non-overlapping per disk, aligned, and within Put Page limits.
-        for (const disk of [0, 1, 2]) {
-          const spans = ops
-            .filter((o) => o.disk === disk)
-            .map((o) => [o.offset, o.offset + (o.kind === 'put' ? o.data.length : o.length)] as const)
-            .sort((a, b) => a[0] - b[0]);
-          for (let i = 1; i < spans.length; i++)
-            expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
-        }
-        for (const op of ops) {
-          expect(op.offset % 512).toBe(0);
-          if (op.kind === 'put') expect(op.data.length).toBeLessThanOrEqual(MAX_PUT_PAGE_BYTES);
-        }
-        // Apply in a shuffled order.
-        const shuffled = [...ops].sort(
-          (a, b) => ((a.offset * 31 + seed) % 97) - ((b.offset * 31 + seed) % 97),
-        );
-        const disks = [0, 1, 2].map(() => Buffer.alloc(DISK, 0xee));
-        for (const op of shuffled) {
-          if (op.kind === 'put') op.data.copy(disks[op.disk]!, op.offset);
-          else disks[op.disk]!.fill(0, op.offset, op.offset + op.length);
-        }
-        const expected = applySequentially(entries);
-        for (let d = 0; d < 3; d++) expect(disks[d]!.equals(expected[d]!)).toBe(true);
-      }),
-      { numRuns: 500 },
+      fc.property(fc.array(entryArb, { minLength: 100, maxLength: 400 }), fc.integer(), checkCoalesce),
+      { numRuns: 100 },
     );
+  });
+
+  it('touching writes of one entry stay one op; a later write splits an earlier one', () => {
+    const ops = coalesce([
+      { disk: 0, offset: 0, data: Buffer.alloc(4096, 1) },
+      { disk: 0, offset: 1024, data: Buffer.alloc(512, 2) },
+      { disk: 0, offset: 8192, zeroLength: 1024 },
+      { disk: 0, offset: 9216, zeroLength: 512 },
+    ]);
+    expect(ops.map((o) => [o.kind, o.offset, o.kind === 'put' ? o.data.length : o.length])).toEqual([
+      ['put', 0, 4096],
+      ['clear', 8192, 1536],
+    ]);
+    const put = ops[0]!;
+    expect(put.kind === 'put' && put.data.subarray(1024, 1536).equals(Buffer.alloc(512, 2))).toBe(true);
   });
 
   it('joins touching writes into one Put Page and splits at 4 MiB', () => {
