@@ -14,6 +14,7 @@ import { materializeAt, type MaterializeDeps } from '../../../shared/recoveryPoi
 import { deletePoints } from '../../../shared/recoveryPoints/prune';
 import { runVmRecoveryPoints } from '../../../shared/recoveryPoints/run';
 import { uniqueName } from '../../helpers/azurite';
+import { waitFor } from '../../helpers/waitFor';
 import { applyEntries, DISK_BYTES, DISKS, makeDelta, useRig } from './support';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -251,9 +252,19 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
       shadows.push(applyEntries(shadows[seq - 1]!, entries));
       const name = await rig().upload(makeDelta(vm, seq, entries, { first: seq, last: seq }));
       applies.push(applier.onDelta(name));
-      // Arrivals apart, as an agent's flushes are, and slower than an apply takes on Azurite: the
-      // applier lets go of the lease between them (a backlog it never catches up with keeps it).
+      // Arrivals apart, as an agent's flushes are. On a busy machine an apply can take longer than
+      // that, and an applier with a backlog keeps the lease: so every 10 deltas the stream waits for
+      // the applies so far and for the cutter's next point, which makes points mid-stream certain
+      // (the cutter runs all along; cuts also race the arrivals in between).
       await new Promise((resolve) => setTimeout(resolve, 50 + rnd(40)));
+      if (seq % 10 === 0 && seq < count) {
+        await Promise.all(applies);
+        // A point at this very delta (the cutter may have cut it already while the applies settled).
+        await waitFor(() => cuts.includes(`cut@${seq}`), {
+          timeoutMs: 20_000,
+          what: `a point at delta ${seq}`,
+        });
+      }
     }
     await Promise.all(applies);
     streaming = false;
