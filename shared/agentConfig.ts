@@ -4,7 +4,7 @@
  * enable-replication workflow writes and the agent polls (it never listens for the control plane);
  * deleting it disables replication. Status: `{rg}/{vm}/agent.json` the agent writes to the cache.
  */
-import { type ContainerClient, RestError } from '@azure/storage-blob';
+import { type BlockBlobClient, type ContainerClient, RestError } from '@azure/storage-blob';
 import { z } from 'zod';
 
 import { vmIdProblem } from './delta/vmId';
@@ -285,19 +285,15 @@ export async function bumpAppConsistentRequest(
       details: { resourceGroup, vm },
     });
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    let etag: string;
-    let raw: Record<string, unknown>;
+    let read: ConfigForUpdate | undefined;
     try {
-      const response = await blob.download();
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.from(chunk as Buffer));
-      etag = response.etag!;
-      raw = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      read = await readConfigForUpdate(blob);
     } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404) throw notEnabled();
       if (err instanceof SyntaxError) throw invalidConfig(vmId, `not JSON: ${err.message}`);
       throw err;
     }
+    if (!read) throw notEnabled();
+    const { etag, raw } = read;
     const parsed = parseAgentConfig(raw);
     if (!parsed.ok) throw invalidConfig(vmId, parsed.problem);
     if (parsed.config.vmId !== vmId) throw invalidConfig(vmId, `vmId is ${parsed.config.vmId}`);
@@ -318,6 +314,31 @@ export async function bumpAppConsistentRequest(
     hint: 'Try again.',
     retryable: true,
   });
+}
+
+/** A config blob's JSON as written (unknown fields kept) and the ETag to rewrite it under. */
+export interface ConfigForUpdate {
+  etag: string;
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Reads a config blob for an ETag-conditional read-modify-write: undefined when there is none, a
+ * SyntaxError when it is not JSON (the caller says what that means for it).
+ */
+export async function readConfigForUpdate(blob: BlockBlobClient): Promise<ConfigForUpdate | undefined> {
+  try {
+    const response = await blob.download();
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.from(chunk as Buffer));
+    return {
+      etag: response.etag!,
+      raw: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+    };
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return undefined;
+    throw err;
+  }
 }
 
 function invalidConfig(vmId: string, problem: string): TidemarkError {

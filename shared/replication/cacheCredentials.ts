@@ -20,7 +20,9 @@ import {
   agentConfigBody,
   type AgentStatus,
   agentStatusBlobName,
+  type ConfigForUpdate,
   parseAgentConfig,
+  readConfigForUpdate,
 } from '../agentConfig';
 import { issueAgentCacheCredentials, lastSequenceIn, windowRenewalReason } from '../cacheSas';
 import type { Clock } from '../clock';
@@ -47,11 +49,16 @@ export function cacheCredentialStores(config: TidemarkConfig): CacheCredentialSt
       hint: 'Set TIDEMARK_SOURCE_STORAGE to the cache account connection string.',
     });
   }
-  const service = BlobServiceClient.fromConnectionString(source);
+  return cacheCredentialStoresOf(source);
+}
+
+/** The stores in the account behind a connection string with its key. */
+export function cacheCredentialStoresOf(connectionString: string): CacheCredentialStores {
+  const service = BlobServiceClient.fromConnectionString(connectionString);
   return {
     agentConfig: service.getContainerClient(CONTAINERS.agentConfig),
     cache: service.getContainerClient(CONTAINERS.cache),
-    cacheConnectionString: source,
+    cacheConnectionString: connectionString,
   };
 }
 
@@ -133,20 +140,15 @@ export async function topUpCacheCredentials(
 ): Promise<TopUpResult> {
   const blob = stores.agentConfig.getBlockBlobClient(agentConfigBlobName(item.resourceGroup, item.vm));
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    let raw: Record<string, unknown>;
-    let etag: string;
+    let read: ConfigForUpdate | undefined;
     try {
-      const response = await blob.download();
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.from(chunk as Buffer));
-      etag = response.etag!;
-      raw = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      read = await readConfigForUpdate(blob);
     } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404)
-        return { outcome: 'skipped', reason: 'noConfig' };
       if (err instanceof SyntaxError) return { outcome: 'skipped', reason: 'invalidConfig' };
       throw err;
     }
+    if (!read) return { outcome: 'skipped', reason: 'noConfig' };
+    const { etag, raw } = read;
     const parsed = parseAgentConfig(raw);
     if (!parsed.ok || parsed.config.vmId !== `${item.resourceGroup}/${item.vm}`) {
       return { outcome: 'skipped', reason: 'invalidConfig' };

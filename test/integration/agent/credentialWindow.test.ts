@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MobilityAgent } from '../../../agent/agent';
@@ -23,9 +22,9 @@ import { decodeDelta, type Delta } from '../../../shared/delta';
 import { RecordingLogger } from '../../../shared/logger';
 import {
   type CacheCredentialStores,
+  cacheCredentialStoresOf,
   topUpCacheCredentials,
 } from '../../../shared/replication/cacheCredentials';
-import { CONTAINERS } from '../../../shared/storageNames';
 import { testAgentConfig } from '../../helpers/agentCredentials';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 import { waitFor } from '../../helpers/waitFor';
@@ -40,12 +39,7 @@ describe('an agent with a small credentials window (real Azurite, real top-up)',
   let stateDir: string;
 
   beforeAll(async () => {
-    const service = BlobServiceClient.fromConnectionString(azurite().connectionString);
-    stores = {
-      agentConfig: service.getContainerClient(CONTAINERS.agentConfig),
-      cache: service.getContainerClient(CONTAINERS.cache),
-      cacheConnectionString: azurite().connectionString,
-    };
+    stores = cacheCredentialStoresOf(azurite().connectionString);
     await stores.agentConfig.createIfNotExists();
     await stores.cache.createIfNotExists();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-window-'));

@@ -4,7 +4,7 @@
  * for the next deltas; an ETag-conditional rewrite that never clobbers a concurrent change and never
  * brings back a deleted config.
  */
-import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import { type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { BlobDeltaSink } from '../../../agent/deltaSink';
@@ -26,11 +26,11 @@ import { RecordingLogger } from '../../../shared/logger';
 import type { ProtectedItem } from '../../../shared/protectedItems';
 import {
   type CacheCredentialStores,
+  cacheCredentialStoresOf,
   issueWindow,
   topUpAllCacheCredentials,
   topUpCacheCredentials,
 } from '../../../shared/replication/cacheCredentials';
-import { CONTAINERS } from '../../../shared/storageNames';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 
 const HOUR = 3_600_000;
@@ -41,12 +41,7 @@ describe("topping up agents' cache credentials (real Azurite)", () => {
   let stores: CacheCredentialStores;
 
   beforeAll(async () => {
-    const service = BlobServiceClient.fromConnectionString(azurite().connectionString);
-    stores = {
-      agentConfig: service.getContainerClient(CONTAINERS.agentConfig),
-      cache: service.getContainerClient(CONTAINERS.cache),
-      cacheConnectionString: azurite().connectionString,
-    };
+    stores = cacheCredentialStoresOf(azurite().connectionString);
     await stores.agentConfig.createIfNotExists();
     await stores.cache.createIfNotExists();
   });
