@@ -27,6 +27,8 @@ export interface AzuriteInstance {
   readonly blobPort: number;
   readonly queuePort: number;
   readonly tablePort: number;
+  /** Azurite's process id (benchmarks sample its CPU and memory). */
+  readonly pid: number | undefined;
   /** A full connection string for the well-known development account on these ports. */
   readonly connectionString: string;
   stop(): Promise<void>;
@@ -141,6 +143,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     blobPort: ports.Blob as number,
     queuePort: ports.Queue as number,
     tablePort: ports.Table as number,
+    pid: child.pid,
     connectionString: developmentConnectionString(host, {
       blob: ports.Blob as number,
       queue: ports.Queue as number,

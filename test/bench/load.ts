@@ -1,42 +1,78 @@
 /**
  * Load: 50 VMs with 2 disks each and mixed churn, on one local host, for 10 minutes (issue 9).
- * Every VM is protected by hand (empty disks, replicas, Protected item, agent config) and its agent
- * runs a seeded workload: 40 light VMs (random 4 KiB writes at 20 KB/s), 8 busy ones (hotspot,
- * 200 KB/s) and 2 heavy ones (sequential 64 KiB, 1 MB/s). Every 5 s the bench samples each VM's RPO
- * (now − source time of its newest applied write), the cache backlog (deltas waiting), and this
- * process's memory and CPU (the host, the agents and Azurite's clients all run here; Azurite runs in
- * its own processes and is sampled too when /proc allows).
+ * Every VM is protected by hand (empty disks, replicas, Protected item, agent config). Their agents
+ * run in a child process of their own (test/bench/loadAgents.ts), as real agents run on their VMs,
+ * each with a seeded workload: 40 light VMs (random 4 KiB writes at 20 KB/s), 8 busy ones (hotspot,
+ * 200 KB/s) and 2 heavy ones (sequential 64 KiB, 1 MB/s). The host runs in this process, against two
+ * Azurites (source and target region), each a process of its own.
  *
- *   load.rpo.p99_s        p99 over all VMs and samples after a 30 s warm-up; goal ≤ 5. The baseline
- *                         is the agents' flush interval (1 s), the RPO a perfect, instant applier shows.
- *   load.backlog.max      most deltas waiting in the cache at one sample
- *   load.rss.max_mib      peak RSS of the process (bounded memory: the last third vs the first)
+ * Every 5 s the bench samples each VM's RPO (now − source time of its newest applied write), the
+ * backlog (deltas uploaded and not yet applied), deltas applied and uploaded, and the CPU and RSS of
+ * the host (this process), the agents' process and each Azurite, from /proc. It counts every
+ * storage request the host and the agents make, by who makes it (storageRequests.ts); the bench's
+ * own sampling is left out. After a 30 s warm-up:
  *
- * TIDEMARK_BENCH_LOAD_SECONDS shortens the run (default 600); TIDEMARK_BENCH_LOAD_VMS the VM count
- * (default 50). The time series goes to stderr as one JSON line per sample.
+ *   load.rpo.p99_s             p99 over all VMs and samples; goal ≤ 5. The baseline is the agents'
+ *                              flush interval (1 s), the RPO a perfect, instant applier shows.
+ *   load.rpo.p50_s             the median
+ *   load.backlog.max           most deltas waiting at one sample
+ *   load.deltas_per_s          deltas applied per second; baseline: deltas the agents uploaded per
+ *                              second in the same window (ratio 1: the host keeps up)
+ *   load.requests_per_delta.*  storage requests per applied delta: the host's in all, and by whom
+ *                              (blob trigger, applier, the rest); the agents' own
+ *   load.host.rss_max_mib      the host's peak RSS (bounded memory: the last third vs the first)
+ *   load.cpu.*_percent         mean CPU of the host, the agents and each Azurite (100 = one core)
+ *
+ * TIDEMARK_BENCH_LOAD_SECONDS shortens the run (default 600); TIDEMARK_BENCH_LOAD_VMS sets the VM
+ * count (default 50); TIDEMARK_BENCH_LOAD_DISKS=azurite puts the VMs' disks in the source Azurite
+ * as page blobs (default: in-memory disks that keep nothing, see loadAgents.ts). The time series
+ * goes to stderr as one JSON line per sample, then the request counts by label.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { BlobServiceClient } from '@azure/storage-blob';
-
-import { MobilityAgent } from '../../agent/agent';
 import type { WorkloadSpec } from '../../agent/workload';
-import { silentLogger } from '../../shared/logger';
 import { TableProtectedItemStore } from '../../shared/protectedItems';
-import { CONTAINERS } from '../../shared/storageNames';
 import { protectVmByHand, startTidemarkStack } from '../helpers/tidemarkHost';
+import type { FromAgents, LoadAgentsSpec, ToAgents } from './loadAgents';
+import { cpuPercent, type ProcReading, readProc } from './procStats';
+import {
+  addCounts,
+  azuriteEndpoints,
+  groupOf,
+  RequestCounter,
+  type RequestCounts,
+  tagCacheReaders,
+  total,
+  unmetered,
+} from './storageRequests';
 import type { BenchResult } from './types';
 
 const MiB = 1024 * 1024;
 const FLUSH_MS = 1000;
 const SAMPLE_MS = 5000;
 const WARMUP_MS = 30_000;
+const STOP_GRACE_MS = 15_000;
+const RESOURCE_GROUP = 'load';
+const DISKS = [
+  { lun: 0, name: 'os', sizeBytes: 64 * MiB },
+  { lun: 1, name: 'data', sizeBytes: 64 * MiB },
+];
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function mean(values: number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
 }
 
 function workloadFor(index: number, seconds: number): WorkloadSpec {
@@ -46,81 +82,234 @@ function workloadFor(index: number, seconds: number): WorkloadSpec {
   return { pattern: 'random4k', rateMBps: 0.02, seed: index + 1, durationMs, disks: [0, 1] };
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The agents' process, spoken to over IPC (loadAgents.ts). */
+class AgentsProcess {
+  readonly #child: ChildProcess;
+  readonly #waiting = new Map<number, (m: FromAgents) => void>();
+  #nextId = 0;
+  #exited = false;
+
+  constructor() {
+    this.#child = fork(path.join(__dirname, 'loadAgents.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
+    });
+    this.#child.on('message', (m: FromAgents) => this.#waiting.get(m.id)?.(m));
+    this.#child.once('exit', () => {
+      this.#exited = true;
+      for (const [id, w] of this.#waiting) w({ id, type: 'error', message: 'the agents process exited' });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  ask(question: DistributiveOmit<ToAgents, 'id'>, timeoutMs = 120_000): Promise<FromAgents> {
+    const id = this.#nextId++;
+    if (this.#exited) return Promise.resolve({ id, type: 'error', message: 'the agents process exited' });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`No answer to ${question.type} from the agents`));
+      }, timeoutMs);
+      this.#waiting.set(id, (m) => {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        resolve(m);
+      });
+      this.#child.send({ ...question, id });
+    });
+  }
+
+  async stop(): Promise<FromAgents | undefined> {
+    if (this.#exited) return undefined;
+    const answer = await this.ask({ type: 'stop' }).catch(() => undefined);
+    if (!this.#exited) {
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+        this.#child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+      });
+    }
+    return answer;
+  }
+}
+
+interface Sampled {
+  host?: ProcReading;
+  agents?: ProcReading;
+  source?: ProcReading;
+  target?: ProcReading;
+}
+
+function stats(answer: FromAgents): Extract<FromAgents, { type: 'stats' | 'stopped' }> {
+  if (answer.type === 'error') throw new Error(`The agents failed: ${answer.message}`);
+  if (answer.type === 'ready') throw new Error('Unexpected answer from the agents');
+  return answer;
+}
+
+function breakdown(counts: RequestCounts, applied: number, who: string): string {
+  const rows = Object.entries(counts.requests).sort((a, b) => b[1] - a[1]);
+  const lines = [`${who}: storage requests in the measured window, per applied delta (${applied} applied)`];
+  for (const [label, n] of rows)
+    lines.push(`  ${(n / applied).toFixed(3).padStart(8)}  ${String(n).padStart(8)}  ${label}`);
+  const failures = Object.entries(counts.failures).sort((a, b) => b[1] - a[1]);
+  if (failures.length) lines.push(`${who}: answers of 300 and above`);
+  for (const [label, n] of failures)
+    lines.push(`  ${(n / applied).toFixed(3).padStart(8)}  ${String(n).padStart(8)}  ${label}`);
+  return lines.join('\n') + '\n';
+}
+
 export async function benchLoad(): Promise<BenchResult[]> {
   const seconds = Number(process.env.TIDEMARK_BENCH_LOAD_SECONDS ?? 600);
   const count = Number(process.env.TIDEMARK_BENCH_LOAD_VMS ?? 50);
+  const disks = process.env.TIDEMARK_BENCH_LOAD_DISKS === 'azurite' ? 'azurite' : 'null';
+  tagCacheReaders();
   const stack = await startTidemarkStack({ TIDEMARK_RECOVERY_POINT_SCHEDULE: '0 */1 * * * *' });
-  const agents: MobilityAgent[] = [];
+  const endpoints = new Map([
+    ...azuriteEndpoints('source', stack.source),
+    ...azuriteEndpoints('target', stack.target),
+  ]);
+  let agents: AgentsProcess | undefined;
+  let counter: RequestCounter | undefined;
   try {
     const vms = Array.from({ length: count }, (_, i) => `vm${String(i).padStart(2, '0')}`);
     for (const vm of vms) {
       await protectVmByHand(stack, {
-        resourceGroup: 'load',
+        resourceGroup: RESOURCE_GROUP,
         vm,
-        disks: [
-          { lun: 0, name: 'os', sizeBytes: 64 * MiB },
-          { lun: 1, name: 'data', sizeBytes: 64 * MiB },
-        ],
+        disks: DISKS,
         flushIntervalMs: FLUSH_MS,
       });
     }
-    const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-load-'));
-    for (const [i, vm] of vms.entries()) {
-      const agent = new MobilityAgent({
-        resourceGroup: 'load',
-        vm,
-        sourceConnectionString: stack.source.connectionString,
-        stateDir: path.join(stateRoot, vm),
-        logger: silentLogger,
-        configPollIntervalMs: 1000,
-        workload: workloadFor(i, seconds),
-      });
-      await agent.start();
-      agents.push(agent);
-    }
+    const spec: LoadAgentsSpec = {
+      sourceConnectionString: stack.source.connectionString,
+      endpoints: [...endpoints],
+      resourceGroup: RESOURCE_GROUP,
+      stateRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-load-')),
+      disks,
+      diskSizes: DISKS,
+      configPollIntervalMs: 1000,
+      vms: vms.map((vm, i) => ({ vm, workload: workloadFor(i, seconds) })),
+    };
+    agents = new AgentsProcess();
+    const ready = await agents.ask({ type: 'start', spec }, 300_000);
+    if (ready.type !== 'ready') throw new Error(`The agents did not start: ${JSON.stringify(ready)}`);
+    counter = new RequestCounter(endpoints);
+    const agentsStartedAt = Date.now();
 
     const items = TableProtectedItemStore.fromConnectionString(stack.target.connectionString);
-    const cache = BlobServiceClient.fromConnectionString(stack.source.connectionString).getContainerClient(
-      CONTAINERS.cache,
-    );
     const rpos: number[] = [];
     const backlogs: number[] = [];
     const rss: { at: number; mib: number }[] = [];
+    const cpu = {
+      host: [] as number[],
+      agents: [] as number[],
+      source: [] as number[],
+      target: [] as number[],
+    };
+    const hostCounts: RequestCounts = { requests: {}, failures: {} };
+    const agentCounts: RequestCounts = { requests: {}, failures: {} };
+    let window: { appliedFrom: number; uploadedFrom: number; at: number } | undefined;
+    let applied = 0;
+    let uploaded = 0;
+    let lastApplied = 0;
+    let lastUploaded = 0;
+    const read = (): Sampled => ({
+      host: readProc(process.pid),
+      agents: readProc(agents?.pid),
+      source: readProc(stack.source.pid),
+      target: readProc(stack.target.pid),
+    });
+    let before = read();
+    let beforeAt = performance.now();
     const started = Date.now();
-    let cpu = process.cpuUsage();
-    let cpuAt = performance.now();
     while (Date.now() - started < seconds * 1000) {
-      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      await sleep(SAMPLE_MS);
       const now = Date.now();
-      const listed = await items.list('load');
-      let backlog = 0;
-      for await (const blob of cache.listBlobsFlat({ prefix: 'load/' }))
-        if (blob.name.endsWith('.delta')) backlog++;
-      const used = process.cpuUsage(cpu);
-      const elapsed = performance.now() - cpuAt;
-      cpu = process.cpuUsage();
-      cpuAt = performance.now();
-      const mib = process.memoryUsage().rss / MiB;
-      const sampleRpos = listed.map((it) => (it.watermarkTime ? (now - it.watermarkTime) / 1000 : NaN));
+      const listed = await unmetered(() => items.list(RESOURCE_GROUP));
+      const agentStats = stats(await agents.ask({ type: 'stats' }));
+      const hostSample = counter.take();
+      const after = read();
+      const elapsed = performance.now() - beforeAt;
+      applied = listed.reduce((sum, it) => sum + it.watermark, 0);
+      uploaded = agentStats.lastSequence;
+      // A VM with nothing applied yet is behind since its agent started.
+      const sampleRpos = listed.map((it) => (now - (it.watermarkTime ?? agentsStartedAt)) / 1000);
+      const backlog = Math.max(0, uploaded - applied);
+      const usage = {
+        host: cpuPercent(before.host, after.host, elapsed),
+        agents: cpuPercent(before.agents, after.agents, elapsed),
+        source: cpuPercent(before.source, after.source, elapsed),
+        target: cpuPercent(before.target, after.target, elapsed),
+      };
+      const mib = (after.host?.rssBytes ?? process.memoryUsage().rss) / MiB;
       const sample = {
         t: Math.round((now - started) / 1000),
+        rpoP50: percentile(sampleRpos, 50),
         rpoP99: percentile(sampleRpos, 99),
         rpoMax: Math.max(...sampleRpos),
         backlog,
-        rssMiB: Math.round(mib),
-        cpuPercent: Math.round(((used.user + used.system) / 1000 / elapsed) * 100),
+        appliedPerS: +(((applied - lastApplied) * 1000) / elapsed).toFixed(1),
+        uploadedPerS: +(((uploaded - lastUploaded) * 1000) / elapsed).toFixed(1),
+        hostRequestsPerS: Math.round((total(hostSample.requests) * 1000) / elapsed),
+        agentRequestsPerS: Math.round((total(agentStats.counts.requests) * 1000) / elapsed),
+        cpu: Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, Math.round(v)])),
+        rssMiB: {
+          host: Math.round(mib),
+          agents: Math.round((after.agents?.rssBytes ?? NaN) / MiB),
+          source: Math.round((after.source?.rssBytes ?? NaN) / MiB),
+          target: Math.round((after.target?.rssBytes ?? NaN) / MiB),
+        },
       };
       process.stderr.write(`${JSON.stringify(sample)}\n`);
       rss.push({ at: now - started, mib });
+      before = after;
+      beforeAt += elapsed;
+      lastApplied = applied;
+      lastUploaded = uploaded;
       if (now - started < WARMUP_MS) continue;
-      rpos.push(...sampleRpos.filter((r) => Number.isFinite(r)));
+      if (!window) {
+        // The first sample after the warm-up opens the measured window.
+        window = { appliedFrom: applied, uploadedFrom: uploaded, at: performance.now() };
+        continue;
+      }
+      addCounts(hostCounts, hostSample);
+      addCounts(agentCounts, agentStats.counts);
+      for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].push(usage[k]);
+      rpos.push(...sampleRpos);
       backlogs.push(backlog);
     }
+    if (!window)
+      throw new Error('The run ended before the warm-up did; set TIDEMARK_BENCH_LOAD_SECONDS above 40.');
+    const windowS = (performance.now() - window.at) / 1000;
+    const appliedInWindow = Math.max(1, applied - window.appliedFrom);
+    const uploadedInWindow = uploaded - window.uploadedFrom;
+    process.stderr.write(breakdown(hostCounts, appliedInWindow, 'host'));
+    process.stderr.write(breakdown(agentCounts, appliedInWindow, 'agents'));
+
     const p99 = percentile(rpos, 99);
     const third = Math.max(1, Math.floor(rss.length / 3));
     const early = Math.max(...rss.slice(0, third).map((s) => s.mib));
     const late = Math.max(...rss.slice(-third).map((s) => s.mib));
     const baseline = FLUSH_MS / 1000;
+    const perDelta = (n: number): number => n / appliedInWindow;
+    const hostTotal = total(hostCounts.requests);
+    const trigger = Object.entries(hostCounts.requests)
+      .filter(([label]) => groupOf(label).startsWith('trigger.'))
+      .reduce((sum, [, n]) => sum + n, 0);
+    // The protected item's reads and writes are nearly all the applier's (a point cut reads it too).
+    const applier =
+      total(hostCounts.requests, 'applier') +
+      (hostCounts.requests['items get'] ?? 0) +
+      (hostCounts.requests['items update'] ?? 0);
+    const appliedPerS = appliedInWindow / windowS;
+    const uploadedPerS = uploadedInWindow / windowS;
     return [
       {
         name: 'load.rpo.p99_s',
@@ -141,16 +330,67 @@ export async function benchLoad(): Promise<BenchResult[]> {
       },
       { name: 'load.backlog.max', value: Math.max(0, ...backlogs), unit: 'deltas', better: 'lower' },
       {
-        name: 'load.rss.max_mib',
+        name: 'load.deltas_per_s',
+        value: appliedPerS,
+        unit: 'applied/s (baseline: uploaded/s)',
+        better: 'higher',
+        baseline: uploadedPerS,
+        ratio: appliedPerS / uploadedPerS,
+      },
+      {
+        name: 'load.requests_per_delta.host',
+        value: perDelta(hostTotal),
+        unit: 'requests/delta (all the host made)',
+        better: 'lower',
+      },
+      {
+        name: 'load.requests_per_delta.trigger',
+        value: perDelta(trigger),
+        unit: 'requests/delta (blob trigger)',
+        better: 'lower',
+      },
+      {
+        name: 'load.requests_per_delta.applier',
+        value: perDelta(applier),
+        unit: 'requests/delta (applier, with item reads and updates)',
+        better: 'lower',
+      },
+      {
+        name: 'load.requests_per_delta.rest',
+        value: perDelta(hostTotal - trigger - applier),
+        unit: 'requests/delta (items, timers, durable, …)',
+        better: 'lower',
+      },
+      {
+        name: 'load.requests_per_delta.agents',
+        value: perDelta(total(agentCounts.requests)),
+        unit: 'requests/delta (agents)',
+        better: 'lower',
+      },
+      {
+        name: 'load.host.rss_max_mib',
         value: Math.max(...rss.map((s) => s.mib)),
         unit: `MiB (first third ${early.toFixed(0)}, last third ${late.toFixed(0)})`,
         better: 'lower',
         baseline: early,
         ratio: late / early,
       },
+      ...(['host', 'agents', 'source', 'target'] as const).map((k): BenchResult => ({
+        name: `load.cpu.${k}_percent`,
+        value: mean(cpu[k]),
+        unit: `% of a core (${k === 'source' || k === 'target' ? `${k} Azurite` : k})`,
+        better: 'lower',
+      })),
     ];
   } finally {
-    await Promise.allSettled(agents.map((a) => a.stop()));
-    await stack.stop();
+    counter?.dispose();
+    await agents?.stop();
+    // The host finishes the invocations in flight before it stops, and with a backlog those drain
+    // for minutes: give them a while, then stop the Azurites under them so they fail fast.
+    const stopped = stack.stop();
+    if (!(await Promise.race([stopped.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]))) {
+      await Promise.all([stack.source.stop(), stack.target.stop()]);
+      await stopped;
+    }
   }
 }

@@ -4,7 +4,8 @@
  * slots, so nothing waits invisible in memory. A message stays invisible while its function runs
  * (renewed every third of MESSAGE_VISIBILITY_SECONDS); afterwards it is deleted, made visible again
  * after the retry delay, or moved to the poison queue. The scanner and the webhook wake the consumer
- * as soon as they queue something; otherwise it polls every `pollIntervalMs`.
+ * as soon as they queue something; otherwise, once an answer brought fewer messages than it asked
+ * for, it looks again after `pollIntervalMs`.
  */
 import type { Clock, TimerHandle } from '../../../shared/clock';
 import type { Logger } from '../../../shared/logger';
@@ -85,9 +86,10 @@ export class Dispatcher {
         await this.#slot.wait(1_000);
         continue;
       }
+      const asked = Math.min(32, free);
       let messages: ReceivedMessage[];
       try {
-        messages = await this.queue.receive(Math.min(32, free), MESSAGE_VISIBILITY_SECONDS);
+        messages = await this.queue.receive(asked, MESSAGE_VISIBILITY_SECONDS);
         failures = 0;
       } catch (err) {
         if (failures++ % 40 === 0) {
@@ -104,11 +106,10 @@ export class Dispatcher {
         await Promise.all(messages.map((m) => this.queue.setVisibility(m, 0).catch(() => undefined)));
         break;
       }
-      if (messages.length === 0) {
-        await this.#wake.wait(this.config.pollIntervalMs);
-        continue;
-      }
       for (const message of messages) this.#start(message);
+      // Fewer than asked for: the queue had no more, so look again when something is queued (the
+      // scanner and the webhook wake us) or at the next poll, not at once for an empty answer.
+      if (messages.length < asked) await this.#wake.wait(this.config.pollIntervalMs);
     }
     await Promise.all(this.#tasks);
   }
