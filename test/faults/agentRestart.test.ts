@@ -20,7 +20,7 @@ import { CONTAINERS } from '../../shared/storageNames';
 import { waitFor } from '../helpers/waitFor';
 import { type AgentProcess, spawnAgent } from './support/agentProcess';
 import { type FaultStack, startFaultStack } from './support/faultStack';
-import { protectByHand } from './support/handProtect';
+import { protectByHand } from '../helpers/handProtect';
 import { seededRng } from './support/seed';
 import { type DiskImage, Shadow, ShadowWriter } from './support/shadow';
 import { TcpProxy } from './support/tcpProxy';

@@ -23,7 +23,7 @@ import type { RecoveryPoint } from '../../shared/recoveryPoints/types';
 import { CONTAINERS } from '../../shared/storageNames';
 import { waitFor } from '../helpers/waitFor';
 import { type FaultStack, startFaultStack } from './support/faultStack';
-import { protectByHand } from './support/handProtect';
+import { protectByHand } from '../helpers/handProtect';
 import { seededRng } from './support/seed';
 import { Shadow, ShadowWriter } from './support/shadow';
 import { SkewedClock } from './support/skewedClock';

@@ -6,16 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { BlobServiceClient } from '@azure/storage-blob';
-
 import { startAzurite, type AzuriteInstance } from '../../host/azurite';
-import { writeAgentConfig } from '../../shared/agentConfig';
 import { type HostHandle, startHost } from '../../host/startHost';
 import { RecordingLogger } from '../../shared/logger';
-import { type ReplicatedDiskInfo, TableProtectedItemStore } from '../../shared/protectedItems';
-import { CONTAINERS } from '../../shared/storageNames';
-import { createVmDisk } from '../../shared/vmDisks';
-import { testAgentConfig } from './agentCredentials';
+import type { ReplicatedDiskInfo } from '../../shared/protectedItems';
+import { protectByHand } from './handProtect';
 
 /** The repository root (where host.json is), from the sources or from their compiled copy in dist/. */
 function findRepoRoot(): string {
@@ -97,34 +92,13 @@ export interface HandProtectedVm {
  * cache credentials, so an agent started for the VM replicates at once.
  */
 export async function protectVmByHand(stack: TidemarkStack, spec: HandProtectedVm): Promise<void> {
-  const { resourceGroup, vm, disks } = spec;
-  const source = BlobServiceClient.fromConnectionString(stack.source.connectionString);
-  const target = BlobServiceClient.fromConnectionString(stack.target.connectionString);
-  const diskContainer = source.getContainerClient(CONTAINERS.disks);
-  await diskContainer.createIfNotExists();
-  await source.getContainerClient(CONTAINERS.cache).createIfNotExists();
-  const replicas = target.getContainerClient(CONTAINERS.replicas);
-  await replicas.createIfNotExists();
-  for (const d of disks) {
-    await createVmDisk(diskContainer, resourceGroup, vm, d.name, d.lun, d.sizeBytes);
-    await replicas.getPageBlobClient(`${resourceGroup}/${vm}/${d.name}`).create(d.sizeBytes);
-  }
-  await TableProtectedItemStore.fromConnectionString(stack.target.connectionString).create({
-    resourceGroup,
-    vm,
-    state: 'Protected',
-    generation: 1,
-    disks,
-    applyEnabled: true,
-    watermark: 0,
-  });
-  // The first window of credentials, as enable replication issues it; the sweep timer tops it up.
-  await writeAgentConfig(
-    source.getContainerClient(CONTAINERS.agentConfig),
-    testAgentConfig(stack.source.connectionString, {
-      resourceGroup,
-      vm,
-      flushIntervalMs: spec.flushIntervalMs,
-    }),
+  await protectByHand(
+    { source: stack.source.connectionString, target: stack.target.connectionString },
+    {
+      resourceGroup: spec.resourceGroup,
+      vm: spec.vm,
+      disks: spec.disks,
+      agent: { flushIntervalMs: spec.flushIntervalMs },
+    },
   );
 }

@@ -1,23 +1,22 @@
 /**
- * Protects a VM with empty disks without the enable workflow (as test/helpers/tidemarkHost.ts's
- * protectVmByHand does), with every agent setting in the test's hands: source disks, empty replicas
+ * Protects a VM with empty disks without the enable workflow, with every agent setting in the test's
+ * hands (tidemarkHost.ts's protectVmByHand is this for a running stack): source disks, empty replicas
  * (the initial copy of an empty disk), a `Protected` item applying deltas, and the agent config,
  * whose cache credentials may point at a proxy instead of the cache itself (the host's sweep timer
  * tops them up as enable replication's would be, keeping that address).
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 
-import { type AgentReplicationConfigInput, writeAgentConfig } from '../../../shared/agentConfig';
-import { TableProtectedItemStore } from '../../../shared/protectedItems';
-import { CONTAINERS } from '../../../shared/storageNames';
-import { createVmDisk } from '../../../shared/vmDisks';
-import { testAgentConfig } from '../../helpers/agentCredentials';
-import type { ShadowDisk } from './shadow';
+import { type AgentReplicationConfigInput, writeAgentConfig } from '../../shared/agentConfig';
+import { type ReplicatedDiskInfo, TableProtectedItemStore } from '../../shared/protectedItems';
+import { CONTAINERS } from '../../shared/storageNames';
+import { createVmDisk } from '../../shared/vmDisks';
+import { testAgentConfig } from './agentCredentials';
 
 export interface HandProtectSpec {
   resourceGroup: string;
   vm: string;
-  disks: readonly ShadowDisk[];
+  disks: readonly ReplicatedDiskInfo[];
   /** Agent config fields (flush interval, heartbeat, buffer). */
   agent?: Partial<
     Pick<AgentReplicationConfigInput, 'flushIntervalMs' | 'heartbeatIntervalMs' | 'maxBufferBytes'>
