@@ -29,6 +29,12 @@ export interface EngineContext {
 export interface ProcessResult<T> {
   /** Recorded in history: delete once committed (checkpoint step 3). */
   consumed: T[];
+  /**
+   * Resolves true once the instance row matches the committed history. Consumed messages wait for it:
+   * should the host die first, their redelivery makes the next host load the instance and repair the
+   * row. False: the row could not be written, so keep them for that redelivery.
+   */
+  rowWritten?: Promise<boolean>;
   /** Duplicates and stale messages: delete now. */
   dropped: T[];
   /** Not deliverable yet (suspended, not started, next batch): keep. */

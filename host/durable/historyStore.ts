@@ -54,6 +54,11 @@ export interface HistorySnapshot {
   processedActions: number;
   /** Messages consumed by the previous execution's last episodes (after continue-as-new). */
   recentMessageIds: string[];
+  /**
+   * The execution's custom status as of this commit (JSON), so an instance row that lags the history
+   * after a crash is repaired with it; undefined when never set or too big to keep here.
+   */
+  customStatus?: string;
 }
 
 export interface HistoryCommit {
@@ -64,11 +69,14 @@ export interface HistoryCommit {
   events: StoredEvent[];
   processedActions: number;
   recentMessageIds: string[];
+  customStatus?: string;
 }
 
 const SENTINEL = 'sentinel';
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+/** A table string property holds 64 KiB of UTF-16; a bigger custom status is left to the row. */
+const MAX_SENTINEL_STATUS_CHARS = 30_000;
 const JSON_COLUMNS = ['OrchestrationInstance', 'ParentInstance', 'FailureDetails', 'Tags'] as const;
 const PAYLOAD_COLUMNS = ['Input', 'Result', 'Details', 'Reason', 'FailureDetails'] as const;
 const RESULT_REQUIRED = [EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted];
@@ -104,6 +112,7 @@ export class HistoryStore {
       events,
       processedActions: Number(sentinel.ProcessedActions ?? 0),
       recentMessageIds: JSON.parse(String(sentinel.RecentMessageIds || '[]')) as string[],
+      customStatus: typeof sentinel.CustomStatus === 'string' ? sentinel.CustomStatus : undefined,
     };
   }
 
@@ -120,6 +129,9 @@ export class HistoryStore {
       HistoryCount: count,
       ProcessedActions: c.processedActions,
       RecentMessageIds: JSON.stringify(c.recentMessageIds),
+      ...(c.customStatus !== undefined && c.customStatus.length <= MAX_SENTINEL_STATUS_CHARS
+        ? { CustomStatus: c.customStatus }
+        : {}),
       CheckpointCompletedTimestamp: new Date(now),
     });
     const sentinelAction = (row: Row, etag: string | undefined): TransactionAction =>

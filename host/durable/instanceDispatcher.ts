@@ -131,7 +131,15 @@ export class InstanceDispatcher {
     const done = new Set([...result.consumed, ...result.dropped]);
     slot.messages = slot.messages.filter((m) => !done.has(m));
     this.#held -= done.size;
-    for (const m of done) this.#track(this.transport.delete(m));
+    for (const m of result.dropped) this.#track(this.transport.delete(m));
+    const rowWritten = result.rowWritten;
+    for (const m of result.consumed) {
+      this.#track(
+        rowWritten
+          ? rowWritten.then((written) => (written ? this.transport.delete(m) : undefined))
+          : this.transport.delete(m),
+      );
+    }
     if (slot.messages.length === 0) {
       this.#slots.delete(id);
       return;

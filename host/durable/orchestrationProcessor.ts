@@ -32,7 +32,7 @@ const RECENT_IDS = 200;
 export class OrchestrationProcessor {
   readonly #cache = new Map<string, Runtime>();
   /** Instance-row writes in flight, chained per instance so they land in order. */
-  readonly #rowWrites = new Map<string, Promise<void>>();
+  readonly #rowWrites = new Map<string, Promise<boolean>>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -45,29 +45,31 @@ export class OrchestrationProcessor {
    * The instance row follows the history commit off the critical path (the next episode need not
    * wait for it); a crash before it lands is repaired from history on the next load.
    */
-  #writeRow(row: InstanceRecord): void {
+  #writeRow(row: InstanceRecord): Promise<boolean> {
     const id = row.instanceId;
-    const previous = this.#rowWrites.get(id) ?? Promise.resolve();
-    const next: Promise<void> = previous
+    const previous = this.#rowWrites.get(id) ?? Promise.resolve(true);
+    const next: Promise<boolean> = previous
       .then(() => this.#writeRowWithRetry(row))
       .finally(() => {
         if (this.#rowWrites.get(id) === next) this.#rowWrites.delete(id);
       });
     this.#rowWrites.set(id, next);
+    return next;
   }
 
-  async #writeRowWithRetry(row: InstanceRecord): Promise<void> {
+  async #writeRowWithRetry(row: InstanceRecord): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ctx.instances.replace(row);
-        return;
+        return true;
       } catch (err) {
         if (attempt >= 6) {
           this.ctx.logger.error('Could not write the instance row', {
             instanceId: row.instanceId,
             err: (err as Error).message,
           });
-          return;
+          this.#cache.delete(row.instanceId);
+          return false;
         }
         await this.ctx.clock.sleep(100 * 2 ** attempt);
       }
@@ -101,8 +103,9 @@ export class OrchestrationProcessor {
     if (!t.start && t.take.length === 0) {
       return { consumed: [], dropped: t.drop, held: t.hold, retryAfterMs: recheck };
     }
+    let rowWritten: Promise<boolean>;
     try {
-      await this.#episode(instanceId, rt, t.start, t.take);
+      ({ rowWritten } = await this.#episode(instanceId, rt, t.start, t.take));
     } catch (err) {
       this.#cache.delete(instanceId);
       const conflict = isWriteConflict(err);
@@ -119,6 +122,7 @@ export class OrchestrationProcessor {
     }
     return {
       consumed: [...(t.start ? [t.start] : []), ...t.take],
+      rowWritten,
       dropped: t.drop,
       held: t.hold,
       again: t.again,
@@ -158,11 +162,14 @@ export class OrchestrationProcessor {
     const derived = statusFromHistory(rt.history.events);
     const last = rt.history.events[rt.history.events.length - 1];
     const next = last?.event.EventType === EventType.ContinueAsNew ? last.meta.nextExecutionId : undefined;
-    if (rt.row && rt.row.runtimeStatus === derived.status && !next) return;
+    const customStatus = rt.history.customStatus;
+    const statusLags = customStatus !== undefined && rt.row?.customStatus !== customStatus;
+    if (rt.row && rt.row.runtimeStatus === derived.status && !next && !statusLags) return;
     if (rt.row?.runtimeStatus === 'ContinuedAsNew' && next === rt.row.executionId) return;
     rt.row = this.#row(instanceId, rt.row, started, rt.history.executionId ?? '', derived.status, {
       output: derived.output,
       completedAt: derived.completedAt,
+      customStatus,
       executionId: next,
     });
     await this.ctx.instances.replace(rt.row);
@@ -177,7 +184,13 @@ export class OrchestrationProcessor {
     }
   }
 
-  async #episode(instanceId: string, rt: Runtime, start: Msg | undefined, take: Msg[]): Promise<void> {
+  /** Runs and commits one episode; answers with the instance row's write, still in flight. */
+  async #episode(
+    instanceId: string,
+    rt: Runtime,
+    start: Msg | undefined,
+    take: Msg[],
+  ): Promise<{ rowWritten: Promise<boolean> }> {
     const { clock, outbox } = this.ctx;
     const previous = rt.history;
     const d = await decideEpisode({
@@ -207,6 +220,8 @@ export class OrchestrationProcessor {
     const recentMessageIds = start
       ? [...consumedMessageIds(previous.events), ...previous.recentMessageIds].slice(-RECENT_IDS)
       : previous.recentMessageIds;
+    // An episode that sets no custom status keeps the execution's last one.
+    const customStatus = d.customStatus ?? (start ? undefined : previous.customStatus);
     const etag = await this.ctx.history.commit(
       instanceId,
       {
@@ -216,6 +231,7 @@ export class OrchestrationProcessor {
         events: plan.appended,
         processedActions: plan.processedActions,
         recentMessageIds,
+        customStatus,
       },
       now,
     );
@@ -227,9 +243,16 @@ export class OrchestrationProcessor {
       customStatus: d.customStatus,
       executionId: d.nextExecutionId,
     });
-    rt.history = { executionId, etag, events, processedActions: plan.processedActions, recentMessageIds };
+    rt.history = {
+      executionId,
+      etag,
+      events,
+      processedActions: plan.processedActions,
+      recentMessageIds,
+      customStatus,
+    };
     rt.row = row;
-    this.#writeRow(row);
+    const rowWritten = this.#writeRow(row);
     if (isTerminal(derived.status)) this.#cache.delete(instanceId);
     else this.#remember(instanceId, rt);
     this.ctx.logger.debug('Episode committed', {
@@ -238,6 +261,7 @@ export class OrchestrationProcessor {
       appended: plan.appended.length,
       sent: items.length,
     });
+    return { rowWritten };
   }
 
   #row(

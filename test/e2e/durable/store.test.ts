@@ -12,6 +12,7 @@ import {
   clientOp,
   type DurableHost,
   getStatus,
+  rpc,
   startDurableHost,
   startViaHttp,
   waitForStatus,
@@ -145,5 +146,43 @@ describe('durable: the task hub in Azure Storage', () => {
     );
     expect(after).toBeTruthy();
     expect((await store.load('race')).events).toHaveLength(fresh.events.length + 150);
+  });
+
+  it('repairs an instance row that lags the history after a crash, custom status included', async () => {
+    const started = await startViaHttp(d.host, 'customStatus');
+    await waitForStatus(d.host, started.id, ['Running']);
+    await rpc(d.host, `instances/${started.id}/raiseEvent/go`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ done: true }),
+    });
+    const done = await waitForStatus(d.host, started.id);
+    expect(done.customStatus).toEqual({ stage: 'done' });
+    // As if the host died between the history commit and the row write: the row still says what
+    // the previous episode left.
+    await table(`${d.hub}Instances`).updateEntity(
+      {
+        partitionKey: started.id,
+        rowKey: '',
+        RuntimeStatus: 'Running',
+        Output: '',
+        HasOutput: false,
+        CustomStatus: JSON.stringify({ stage: 'waiting', n: 1 }),
+      },
+      'Merge',
+    );
+    expect((await getStatus(d.host, started.id))?.runtimeStatus).toBe('Running');
+    // A redelivered message makes the host load the instance again.
+    await rpc(d.host, `instances/${started.id}/raiseEvent/late`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '1',
+    });
+    const repaired = await waitForStatus(d.host, started.id);
+    expect(repaired).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { done: true },
+      customStatus: { stage: 'done' },
+    });
   });
 });
