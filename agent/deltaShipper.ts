@@ -227,7 +227,10 @@ export class DeltaShipper {
         continue;
       }
       try {
-        if (j.hasPending) await this.flush();
+        // What was journaled when the interval fell due ships now (more than one delta when it is
+        // cut at a bookmark or at maxDeltaBytes); writes that come during the uploads wait for the
+        // next interval, so a busy VM ships a delta a second, not one per upload round trip.
+        if (j.hasPending) while (await this.#serial(() => this.#shipOne()));
         else await this.#serial(() => this.#shipHeartbeat());
       } catch (err) {
         // Only a stop interrupts an upload; anything else is retried inside #upload.
@@ -237,13 +240,16 @@ export class DeltaShipper {
     }
   }
 
-  async #shipOne(): Promise<void> {
+  /** Ships one delta; true when the journal held more than it took (cut at a bookmark or at maxDeltaBytes). */
+  async #shipOne(): Promise<boolean> {
     const batch = this.#o.journal.take(this.#o.maxDeltaBytes);
-    if (!batch) return;
+    if (!batch) return false;
+    const more = this.#o.journal.hasPending;
     this.#lastSealAt = this.#o.clock.now();
     const seq = await this.#reserve();
     await this.#upload(this.#deltaFrom(batch, seq), seq);
     this.#o.journal.release(batch);
+    return more;
   }
 
   async #shipHeartbeat(): Promise<void> {

@@ -119,6 +119,32 @@ describe('DeltaShipper', () => {
     ).toBe(true);
   });
 
+  it('ships one delta per interval while writes keep coming, not one per upload round trip', async () => {
+    const { clock, sink, disk, shipper } = await setup();
+    // Every upload takes 300 ms; a write lands every 100 ms.
+    const put = sink.putDelta.bind(sink);
+    const sealedAt: number[] = [];
+    sink.putDelta = async (name, body) => {
+      sealedAt.push(clock.now());
+      await clock.sleep(300);
+      return put(name, body);
+    };
+    for (let i = 0; i < 50; i++) {
+      await disk.write((i % 64) * 4096, Buffer.alloc(512, i + 1), { fua: false });
+      await clock.advance(100);
+    }
+    const stopped = shipper.stop();
+    await clock.advance(1000);
+    await stopped;
+    const deltas = sink.deltas();
+    expect(deltas.flatMap((d) => d.entries)).toHaveLength(50);
+    // 5 s of writes: a delta a second (and what stop ships), each holding about ten writes.
+    expect(deltas.length).toBeLessThanOrEqual(6);
+    for (let i = 1; i < sealedAt.length - 1; i++) {
+      expect(sealedAt[i]! - sealedAt[i - 1]!).toBeGreaterThanOrEqual(1000);
+    }
+  });
+
   it('holds writes back while the cache is unreachable and loses none when it returns', async () => {
     const { clock, sink, disk, journal, shipper, logger } = await setup({ maxBufferBytes: 8192 });
     sink.failing = true;
