@@ -9,7 +9,7 @@ import { buildApplier } from '../shared/replication/buildApplier';
 let config: TidemarkConfig | undefined;
 
 /** Applies a delta the mobility agent uploaded to the cache (and every consecutive one after it). */
-async function applyFrom(direction: Direction, context: InvocationContext): Promise<void> {
+async function applyFrom(direction: Direction, blob: unknown, context: InvocationContext): Promise<void> {
   // blobTrigger is "cache/{blob name}".
   const name = String(context.triggerMetadata?.blobTrigger ?? '').replace(/^[^/]+\//, '');
   config ??= loadConfig();
@@ -17,17 +17,17 @@ async function applyFrom(direction: Direction, context: InvocationContext): Prom
     clock: new SystemClock(),
     logger: contextLogger(context),
   });
-  const result = await applier.onDelta(name);
+  const result = await applier.onDelta(name, Buffer.isBuffer(blob) ? blob : undefined);
   context.debug(`applyDelta ${direction} ${name}: ${JSON.stringify(result)}`);
 }
 
-export function applyDelta(_blob: unknown, context: InvocationContext): Promise<void> {
-  return applyFrom('forward', context);
+export function applyDelta(blob: unknown, context: InvocationContext): Promise<void> {
+  return applyFrom('forward', blob, context);
 }
 
 /** Deltas of failed-over VMs that reprotect replicates back: their cache is in the target region. */
-export function applyDeltaReverse(_blob: unknown, context: InvocationContext): Promise<void> {
-  return applyFrom('reverse', context);
+export function applyDeltaReverse(blob: unknown, context: InvocationContext): Promise<void> {
+  return applyFrom('reverse', blob, context);
 }
 
 // Only delta blobs: the agent's status blob (cache/{rg}/{vm}/agent.json) sits beside them.

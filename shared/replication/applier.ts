@@ -147,8 +147,11 @@ export class DeltaApplier {
     }));
   }
 
-  /** Handles one delta blob name from the cache (a blob trigger or a sweep). */
-  async onDelta(blobName: string): Promise<ApplyResult> {
+  /**
+   * Handles one delta blob name from the cache (a blob trigger or a sweep); `content`, the blob's
+   * bytes when the caller has read them already (a blob trigger), saves downloading it again.
+   */
+  async onDelta(blobName: string, content?: Buffer): Promise<ApplyResult> {
     await this.#ensureContainers();
     let name;
     try {
@@ -178,7 +181,7 @@ export class DeltaApplier {
       return { outcome: 'duplicate', watermark: item.watermark };
     }
     if (name.sequence > item.watermark + 1) return { outcome: 'waiting', watermark: item.watermark };
-    return this.drain(name.resourceGroup, name.vm);
+    return this.drain(name.resourceGroup, name.vm, { sequence: name.sequence, content });
   }
 
   /**
@@ -192,22 +195,51 @@ export class DeltaApplier {
     return (await this.#drainHeld(resourceGroup, vm, leaseLost)).applied;
   }
 
-  /** Applies every consecutive delta the cache holds for the VM, under its lease. */
-  async drain(resourceGroup: string, vm: string): Promise<ApplyResult> {
+  /**
+   * Applies every consecutive delta the cache holds for the VM, under its lease. For a delta's own
+   * trigger (`from.sequence`), waiting for another holder of the lease ends as soon as that holder
+   * has applied the delta: the trigger does not hold a slot while someone else does its work.
+   */
+  async drain(
+    resourceGroup: string,
+    vm: string,
+    from?: { sequence: number; content?: Buffer },
+  ): Promise<ApplyResult> {
     await this.#ensureContainers();
     let applied = 0;
     let watermark = 0;
+    let given = from?.content ? { sequence: from.sequence, body: from.content } : undefined;
+    let appliedElsewhere: number | undefined;
+    const stopWaiting = from
+      ? async (): Promise<boolean> => {
+          const item = await this.stores.items.get(resourceGroup, vm);
+          if (!item || item.watermark < from.sequence) return false;
+          appliedElsewhere = item.watermark;
+          return true;
+        }
+      : undefined;
     // Go round again after releasing: a delta that landed while we held the lease, whose own
     // trigger found the lease taken, must not be stranded.
     for (;;) {
-      const lease = await this.#locks.acquire(resourceGroup, vm, this.options.leaseWaitMs ?? 2 * 30_000);
-      if (!lease) return applied > 0 ? { outcome: 'applied', applied, watermark } : { outcome: 'busy' };
+      const lease = await this.#locks.acquire(
+        resourceGroup,
+        vm,
+        this.options.leaseWaitMs ?? 2 * 30_000,
+        applied === 0 ? stopWaiting : undefined,
+      );
+      if (!lease) {
+        if (applied > 0) return { outcome: 'applied', applied, watermark };
+        if (appliedElsewhere !== undefined)
+          return { outcome: 'duplicate', watermark: appliedElsewhere, reason: 'applied by another drain' };
+        return { outcome: 'busy' };
+      }
       let round: DrainRound;
       try {
-        round = await this.#drainHeld(resourceGroup, vm, () => lease.lost);
+        round = await this.#drainHeld(resourceGroup, vm, () => lease.lost, given);
       } finally {
         await lease.release();
       }
+      given = undefined;
       if (round.stop) return round.stop;
       applied += round.applied;
       watermark = round.watermark;
@@ -230,7 +262,12 @@ export class DeltaApplier {
    * batch are written only after the watermark of the one before has moved and its hooks ran (a
    * point cut there sees exactly the deltas up to the watermark). Nothing started here outlives it.
    */
-  async #drainHeld(resourceGroup: string, vm: string, leaseLost: () => boolean): Promise<DrainRound> {
+  async #drainHeld(
+    resourceGroup: string,
+    vm: string,
+    leaseLost: () => boolean,
+    given?: { sequence: number; body: Buffer },
+  ): Promise<DrainRound> {
     let item = await this.stores.items.get(resourceGroup, vm);
     if (!item || !isReplicating(item)) {
       return {
@@ -288,7 +325,13 @@ export class DeltaApplier {
     };
     const stager = new Stager<Downloaded, Staged>({
       from: item.watermark + 1,
-      fetch: (sequence, admit) => this.#download(nameOf(sequence), maxBytes, admit),
+      fetch: async (sequence, admit) => {
+        // The trigger's copy of a create-only blob is the blob: no second download.
+        if (given?.sequence === sequence && given.body.length <= maxBytes) {
+          return (await admit(given.body.length)) ? given.body : undefined;
+        }
+        return this.#download(nameOf(sequence), maxBytes, admit);
+      },
       stage,
       concurrency: DOWNLOAD_CONCURRENCY,
       maxAhead: MAX_AHEAD_DELTAS,

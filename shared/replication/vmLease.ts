@@ -24,8 +24,16 @@ export class VmLocks {
     private readonly clock: Clock,
   ) {}
 
-  /** Takes the VM's lease, waiting up to `waitMs` for a current holder to let go. */
-  async acquire(resourceGroup: string, vm: string, waitMs: number): Promise<HeldLease | undefined> {
+  /**
+   * Takes the VM's lease, waiting up to `waitMs` for a current holder to let go; undefined if it did
+   * not, or as soon as `stopWaiting` (asked between attempts) says the wait is pointless.
+   */
+  async acquire(
+    resourceGroup: string,
+    vm: string,
+    waitMs: number,
+    stopWaiting?: () => Promise<boolean>,
+  ): Promise<HeldLease | undefined> {
     const blob = this.locks.getBlockBlobClient(`${resourceGroup}/${vm}`);
     const deadline = this.clock.now() + waitMs;
     let delay = 50;
@@ -43,6 +51,7 @@ export class VmLocks {
       }
       if (this.clock.now() >= deadline) return undefined;
       await this.clock.sleep(delay);
+      if (stopWaiting && (await stopWaiting())) return undefined;
       delay = Math.min(delay * 2, 1000);
     }
   }

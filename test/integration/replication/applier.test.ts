@@ -14,6 +14,7 @@ import { RecordingLogger } from '../../../shared/logger';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { type ApplierStores, DeltaApplier } from '../../../shared/replication/applier';
 import { coalesce } from '../../../shared/replication/coalesce';
+import { VmLocks } from '../../../shared/replication/vmLease';
 import { useAzurite, uniqueName } from '../../helpers/azurite';
 
 const DISK_BYTES = 64 * 1024;
@@ -118,7 +119,8 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
         fc.array(fc.array(entryArb, { maxLength: 6 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
         fc.boolean(),
-        async (batches, order, concurrent) => {
+        fc.boolean(),
+        async (batches, order, concurrent, withContent) => {
           const vm = uniqueName('vm');
           const initial = await protect(vm);
           const deltas = batches.map((entries, i) => makeDelta(vm, i + 1, entries));
@@ -136,7 +138,8 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
             const name = await upload(d).catch(() =>
               deltaBlobName({ resourceGroup: 'rg', vm, generation: 1, sequence: d.sequence }),
             );
-            const event = a.onDelta(name);
+            // A blob trigger hands the applier the bytes it read.
+            const event = a.onDelta(name, withContent ? encodeDelta(d) : undefined);
             if (concurrent) events.push(event);
             else await event;
           }
@@ -166,6 +169,42 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
       ),
       { numRuns: 12 },
     );
+  });
+
+  it("applies the trigger's copy of a delta without downloading it again", async () => {
+    const vm = uniqueName('vm');
+    await protect(vm);
+    const delta = makeDelta(vm, 1, [{ disk: 1, offset: 512, data: Buffer.alloc(512, 0x77) }]);
+    const name = await upload(delta);
+    // Gone from the cache: only the bytes handed over can be applied.
+    await cache.getBlobClient(name).delete();
+    expect(await applier().onDelta(name, encodeDelta(delta))).toMatchObject({
+      outcome: 'applied',
+      applied: 1,
+      watermark: 1,
+    });
+    expect((await readReplicas(vm))[1]!.subarray(512, 1024).equals(Buffer.alloc(512, 0x77))).toBe(true);
+  });
+
+  it("stops waiting for the VM's lease once its holder has applied the trigger's delta", async () => {
+    const vm = uniqueName('vm');
+    await protect(vm);
+    const name = await upload(makeDelta(vm, 1, [{ disk: 0, offset: 0, data: Buffer.alloc(512, 9) }]));
+    const holder = await new VmLocks(stores.locks, new SystemClock()).acquire('rg', vm, 1000);
+    expect(holder).toBeDefined();
+    try {
+      const waiting = applier().onDelta(name);
+      await new Promise((r) => setTimeout(r, 300));
+      // The holder applies delta 1 (here: moves the watermark as it would).
+      const item = (await stores.items.get('rg', vm))!;
+      await stores.items.update(item, { watermark: 1 });
+      const started = Date.now();
+      expect(await waiting).toMatchObject({ outcome: 'duplicate', watermark: 1 });
+      // Well before the 60 s lease wait: within one back-off step.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await holder?.release();
+    }
   });
 
   it('keeps deltas waiting while initial replication runs, then drains them in order', async () => {
