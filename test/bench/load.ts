@@ -18,6 +18,10 @@
  *   load.backlog.max           most deltas waiting at one sample
  *   load.deltas_per_s          deltas applied per second; baseline: deltas the agents uploaded per
  *                              second in the same window (ratio 1: the host keeps up)
+ *   load.put_pages_per_s       Put Pages the applier made per second; baseline: random 4 KiB Put
+ *                              Pages per second the target Azurite takes alone, measured just before
+ *                              the agents start (putPageCapacity.ts)
+ *   load.put_pages_needed_per_s  that rate scaled by uploaded ÷ applied: what keeping up would take
  *   load.requests_per_delta.*  storage requests per applied delta: the host's in all, and by whom
  *                              (blob trigger, applier, the rest); the agents' own
  *   load.host.rss_max_mib      the host's peak RSS (bounded memory: the last third vs the first)
@@ -37,6 +41,7 @@ import type { WorkloadSpec } from '../../agent/workload';
 import { TableProtectedItemStore } from '../../shared/protectedItems';
 import { protectVmByHand, startTidemarkStack } from '../helpers/tidemarkHost';
 import type { FromAgents, LoadAgentsSpec, ToAgents } from './loadAgents';
+import { putPageCapacity } from './putPageCapacity';
 import { cpuPercent, type ProcReading, readProc } from './procStats';
 import {
   addCounts,
@@ -55,6 +60,8 @@ const FLUSH_MS = 1000;
 const SAMPLE_MS = 5000;
 const WARMUP_MS = 30_000;
 const STOP_GRACE_MS = 15_000;
+/** How long the Put Page baseline runs. */
+const CAPACITY_SECONDS = 10;
 const RESOURCE_GROUP = 'load';
 const DISKS = [
   { lun: 0, name: 'os', sizeBytes: 64 * MiB },
@@ -197,6 +204,8 @@ export async function benchLoad(): Promise<BenchResult[]> {
       configPollIntervalMs: 1000,
       vms: vms.map((vm, i) => ({ vm, workload: workloadFor(i, seconds) })),
     };
+    // Measured before the agents start, on the same target Azurite: see putPageCapacity.ts.
+    const putPageBaseline = await putPageCapacity(stack.target.connectionString, CAPACITY_SECONDS);
     agents = new AgentsProcess();
     const ready = await agents.ask({ type: 'start', spec }, 300_000);
     if (ready.type !== 'ready') throw new Error(`The agents did not start: ${JSON.stringify(ready)}`);
@@ -310,6 +319,7 @@ export async function benchLoad(): Promise<BenchResult[]> {
       (hostCounts.requests['items update'] ?? 0);
     const appliedPerS = appliedInWindow / windowS;
     const uploadedPerS = uploadedInWindow / windowS;
+    const putPagesPerS = (hostCounts.requests['applier put page'] ?? 0) / windowS;
     return [
       {
         name: 'load.rpo.p99_s',
@@ -336,6 +346,23 @@ export async function benchLoad(): Promise<BenchResult[]> {
         better: 'higher',
         baseline: uploadedPerS,
         ratio: appliedPerS / uploadedPerS,
+      },
+      {
+        name: 'load.put_pages_per_s',
+        value: putPagesPerS,
+        unit: 'Put Pages/s applied (baseline: random 4 KiB Put Pages/s the target Azurite takes alone)',
+        better: 'higher',
+        baseline: putPageBaseline,
+        ratio: putPagesPerS / putPageBaseline,
+      },
+      {
+        // What keeping up would take: the Put Pages of the deltas applied, scaled to all uploaded.
+        name: 'load.put_pages_needed_per_s',
+        value: (putPagesPerS * uploadedPerS) / appliedPerS,
+        unit: 'Put Pages/s (estimate; baseline as above)',
+        better: 'lower',
+        baseline: putPageBaseline,
+        ratio: (putPagesPerS * uploadedPerS) / appliedPerS / putPageBaseline,
       },
       {
         name: 'load.requests_per_delta.host',
