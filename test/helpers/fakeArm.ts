@@ -8,34 +8,29 @@
  * `virtualMachine` from the VMs, a VM's power state in its instance view, and 400
  * PrivateIPAddressInUse for a static address taken in the subnet. Every request is recorded; faults
  * (429 with Retry-After, 5xx, 409…) can be queued for the next matching requests.
+ *
+ * Managed disks and snapshots (fakeArm/fakeDisks.ts) keep their bytes as page blobs in Azurite once
+ * `useDiskStorage` names a container for their region: Import checks the source is a fixed VHD, Copy
+ * and snapshots copy bytes, `beginGetAccess`/`endGetAccess` give and end a SAS URL to them. The
+ * managed identity endpoint of App Service (fakeArm/msiEndpoint.ts) issues `token`, which ARM
+ * requests must carry when `requireToken` is set.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { ContainerClient } from '@azure/storage-blob';
 
-import type { Clock, TimerHandle } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import { ArmClient } from '../../shared/fabric/arm/armClient';
 import { ArmFabricStore } from '../../shared/fabric/arm/armFabricStore';
+import { clone, type FakeResponse, groupOf, type Json, type RecordedRequest, typeOf } from './fakeArm/common';
+import { FakeDisks, isDiskType } from './fakeArm/fakeDisks';
+import { MSI_TOKEN_PATH, msiToken } from './fakeArm/msiEndpoint';
+import { InstantClock, StaticTokenCredential } from './fakeArm/testDoubles';
 
-export type Json = Record<string, unknown>;
-
-export interface RecordedRequest {
-  method: string;
-  /** The path as sent (not lower-cased). */
-  path: string;
-  query: Record<string, string>;
-  ifMatch?: string;
-  ifNoneMatch?: string;
-  authorization?: string;
-  body?: unknown;
-}
-
-export interface FakeResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
+export type { FakeResponse, Json, RecordedRequest } from './fakeArm/common';
+export { InstantClock, StaticTokenCredential } from './fakeArm/testDoubles';
 
 /** A fault's answer, or a function that may act (seed a competitor…) and answer, or undefined to go on. */
 export type FaultResponse = FakeResponse | ((req: RecordedRequest) => FakeResponse | undefined);
@@ -51,31 +46,25 @@ interface Operation {
   pending: number;
   status: 'Succeeded' | 'Failed';
   error?: { code: string; message: string };
-  done: () => void;
+  done: () => void | Promise<void>;
   finished: boolean;
+  /** A POST's result: the body at `Location`, and `properties.output` of the operation status. */
+  result?: unknown;
 }
 
 /** Types whose writes are long-running here, as in ARM. */
-const ASYNC_TYPES = ['microsoft.network/', 'microsoft.compute/virtualmachines', 'microsoft.compute/disks'];
+const ASYNC_TYPES = [
+  'microsoft.network/',
+  'microsoft.compute/virtualmachines',
+  'microsoft.compute/disks',
+  'microsoft.compute/snapshots',
+];
 /** Types with an `etag`. */
 const ETAG_TYPES = [
   'microsoft.network/virtualnetworks',
   'microsoft.network/networkinterfaces',
   'microsoft.compute/virtualmachines',
 ];
-
-function typeOf(id: string): string {
-  const m = /\/providers\/([^/]+\/[^/]+)\/[^/]+$/i.exec(id);
-  return m ? m[1]!.toLowerCase() : /\/resourcegroups\/[^/]+$/i.test(id) ? 'resourcegroups' : '';
-}
-
-function groupOf(id: string): string | undefined {
-  return /\/resourcegroups\/([^/]+)/i.exec(id)?.[1]?.toLowerCase();
-}
-
-function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
-}
 
 export class FakeArm {
   readonly requests: RecordedRequest[] = [];
@@ -87,8 +76,17 @@ export class FakeArm {
   pollsBeforeDone = 0;
   /** Retry-After (seconds) on 201/202 answers of long-running operations; none when undefined. */
   lroRetryAfter: string | undefined = '0';
+  /** The token the managed identity endpoint issues (and `requireToken` asks of ARM requests). */
+  readonly token = `fake-arm-token-${randomBytes(8).toString('hex')}`;
+  /** What the managed identity endpoint wants in `X-IDENTITY-HEADER` (the app's `IDENTITY_HEADER`). */
+  readonly identityHeader = randomBytes(16).toString('hex');
+  /** The client id the managed identity endpoint answers when the request names none. */
+  readonly identityClientId = randomUUID();
+  /** When set, an ARM request without `Authorization: Bearer {token}` is answered 401. */
+  requireToken = false;
   url = '';
   #server: http.Server;
+  #disks = new FakeDisks(this);
   #faults: Fault[] = [];
   #operations = new Map<string, Operation>();
   #next = 1;
@@ -124,6 +122,42 @@ export class FakeArm {
     return stored;
   }
 
+  /**
+   * The bytes of managed disks and snapshots in `region` live as page blobs in `container` (an
+   * Azurite container made from a connection string, so it can sign SAS URLs). It stays registered
+   * through `clear()`.
+   */
+  useDiskStorage(region: string, container: ContainerClient): void {
+    this.#disks.storage.use(region, container);
+  }
+
+  /** Stores a managed disk in `region` whose data is `data` (a whole number of MiB), with its bytes. */
+  async seedDisk(
+    region: string,
+    resourceGroup: string,
+    name: string,
+    data: Buffer,
+    options: { osType?: 'Linux' | 'Windows' } = {},
+  ): Promise<Json> {
+    const id = this.id(resourceGroup, 'Microsoft.Compute/disks', name);
+    await this.#disks.seed(id, region, data);
+    return this.seed(id, {
+      location: region,
+      sku: { name: 'StandardSSD_LRS' },
+      properties: {
+        creationData: { createOption: 'Empty' },
+        diskSizeGB: Math.ceil(data.length / 1024 ** 3),
+        diskSizeBytes: data.length,
+        ...(options.osType ? { osType: options.osType } : {}),
+      },
+    });
+  }
+
+  /** The data of a disk's or snapshot's backing blob (without the VHD footer). */
+  diskBytes(id: string): Promise<Buffer> {
+    return this.#disks.bytes(id);
+  }
+
   /** Answers the next `times` requests that match with `response` instead. */
   fault(match: (req: RecordedRequest) => boolean, response: FaultResponse, times = 1): void {
     this.#faults.push({ match, response, times });
@@ -156,6 +190,8 @@ export class FakeArm {
     this.#etag = 1;
     this.pollsBeforeDone = 0;
     this.lroRetryAfter = '0';
+    this.requireToken = false;
+    this.#disks.clear();
   }
 
   /** The resource as a GET answers it (with computed views), or undefined. */
@@ -259,7 +295,11 @@ export class FakeArm {
     return stored;
   }
 
-  #operation(then: () => void, failure?: { code: string; message: string }): string {
+  #operation(
+    then: () => void | Promise<void>,
+    failure?: { code: string; message: string },
+    result?: unknown,
+  ): string {
     const n = String(this.#next++);
     this.#operations.set(n, {
       pending: this.pollsBeforeDone,
@@ -267,6 +307,7 @@ export class FakeArm {
       ...(failure ? { error: failure } : {}),
       done: then,
       finished: false,
+      ...(result !== undefined ? { result } : {}),
     });
     return n;
   }
@@ -307,7 +348,30 @@ export class FakeArm {
       }
     }
     try {
-      answer(this.#route(recorded));
+      if (url.pathname === MSI_TOKEN_PATH) {
+        const header = req.headers['x-identity-header'];
+        answer(
+          msiToken(recorded, header === undefined ? undefined : String(header), {
+            token: this.token,
+            identityHeader: this.identityHeader,
+            clientId: this.identityClientId,
+          }),
+        );
+        return;
+      }
+      if (this.requireToken && recorded.authorization !== `Bearer ${this.token}`) {
+        answer(
+          recorded.authorization
+            ? this.#error(401, 'InvalidAuthenticationToken', 'The access token is invalid.')
+            : this.#error(
+                401,
+                'AuthenticationFailed',
+                "Authentication failed. The 'Authorization' header is missing.",
+              ),
+        );
+        return;
+      }
+      answer(await this.#route(recorded));
     } catch (err) {
       answer({ status: 500, body: { error: { code: 'FakeError', message: String(err) } } });
     }
@@ -317,7 +381,7 @@ export class FakeArm {
     return { status, body: { error: { code, message } } };
   }
 
-  #route(r: RecordedRequest): FakeResponse {
+  async #route(r: RecordedRequest): Promise<FakeResponse> {
     const path = r.path;
     const op = /^\/operations\/(\d+)$/.exec(path) ?? /^\/operationResults\/(\d+)$/.exec(path);
     if (op) return this.#poll(op[1]!, path.startsWith('/operationResults/'));
@@ -328,7 +392,7 @@ export class FakeArm {
     return this.#error(405, 'MethodNotAllowed', r.method);
   }
 
-  #poll(n: string, location: boolean): FakeResponse {
+  async #poll(n: string, location: boolean): Promise<FakeResponse> {
     const op = this.#operations.get(n);
     if (!op) return this.#error(404, 'NotFound', `operation ${n}`);
     if (op.pending > 0) {
@@ -339,13 +403,21 @@ export class FakeArm {
     }
     if (!op.finished) {
       op.finished = true;
-      if (op.status === 'Succeeded') op.done();
+      if (op.status === 'Succeeded') await op.done();
     }
-    if (location)
-      return op.status === 'Succeeded'
-        ? { status: 204 }
-        : this.#error(400, op.error!.code, op.error!.message);
-    return { status: 200, body: { status: op.status, ...(op.error ? { error: op.error } : {}) } };
+    const result = op.status === 'Succeeded' ? op.result : undefined;
+    if (location) {
+      if (op.status !== 'Succeeded') return this.#error(400, op.error!.code, op.error!.message);
+      return result === undefined ? { status: 204 } : { status: 200, body: result };
+    }
+    return {
+      status: 200,
+      body: {
+        status: op.status,
+        ...(op.error ? { error: op.error } : {}),
+        ...(result !== undefined ? { properties: { output: result } } : {}),
+      },
+    };
   }
 
   #get(r: RecordedRequest): FakeResponse {
@@ -403,7 +475,7 @@ export class FakeArm {
     return undefined;
   }
 
-  #put(r: RecordedRequest): FakeResponse {
+  async #put(r: RecordedRequest): Promise<FakeResponse> {
     const id = r.path;
     const key = id.toLowerCase();
     const type = typeOf(key);
@@ -418,7 +490,8 @@ export class FakeArm {
     const existing = this.resources.get(key);
     const failed = this.#precondition(r, existing);
     if (failed) return failed;
-    const body = (r.body ?? {}) as Json;
+    // A copy: the disks fill in sizes, and the recorded request stays as it was sent.
+    const body = clone((r.body ?? {}) as Json);
     if (type === 'microsoft.network/networkinterfaces') {
       for (const c of ((body.properties as Json | undefined)?.ipConfigurations as Json[] | undefined) ?? []) {
         const cp = (c.properties ?? {}) as Json;
@@ -432,6 +505,14 @@ export class FakeArm {
           );
         }
       }
+    }
+    if (type === 'microsoft.compute/virtualmachines') {
+      const busy = this.#disks.checkAttach(body, existing);
+      if (busy) return busy;
+    }
+    if (isDiskType(type) && !existing) {
+      const refused = await this.#disks.create(id, body);
+      if (refused) return refused;
     }
     const status = existing ? 200 : 201;
     const stored = this.#store(id, body, existing?.location as string | undefined);
@@ -447,29 +528,38 @@ export class FakeArm {
     };
   }
 
-  #delete(r: RecordedRequest): FakeResponse {
+  async #delete(r: RecordedRequest): Promise<FakeResponse> {
     const key = r.path.toLowerCase();
     const existing = this.resources.get(key);
     if (!existing) return { status: 204 };
-    const failed = this.#precondition(r, existing);
+    const failed = this.#precondition(r, existing) ?? this.#disks.checkDelete(key);
     if (failed) return failed;
-    const remove = (): void => {
-      this.resources.delete(key);
-      this.power.delete(key);
+    const remove = async (): Promise<void> => {
+      const gone = [key];
       if (typeOf(key) === 'resourcegroups') {
-        for (const k of [...this.resources.keys()]) if (groupOf(k) === groupOf(key)) this.resources.delete(k);
+        gone.push(...[...this.resources.keys()].filter((k) => k !== key && groupOf(k) === groupOf(key)));
+      }
+      for (const k of gone) {
+        this.resources.delete(k);
+        this.power.delete(k);
+        if (isDiskType(typeOf(k))) await this.#disks.removed(k);
       }
     };
     const type = typeOf(key);
     if (type !== 'resourcegroups' && !ASYNC_TYPES.some((t) => type.startsWith(t))) {
-      remove();
+      await remove();
       return { status: 200 };
     }
     const n = this.#operation(remove);
     return { status: 202, headers: this.#lroHeaders({ Location: `${this.url}/operationResults/${n}` }) };
   }
 
-  #action(r: RecordedRequest): FakeResponse {
+  async #action(r: RecordedRequest): Promise<FakeResponse> {
+    const access =
+      /^(.*\/providers\/microsoft\.compute\/(?:disks|snapshots)\/[^/]+)\/(begingetaccess|endgetaccess)$/i.exec(
+        r.path,
+      );
+    if (access) return this.#access(r, access[1]!, access[2]!.toLowerCase() === 'begingetaccess');
     const m =
       /^(.*\/providers\/microsoft\.compute\/virtualmachines\/[^/]+)\/(start|poweroff|deallocate)$/i.exec(
         r.path,
@@ -478,7 +568,16 @@ export class FakeArm {
     const key = m[1]!.toLowerCase();
     if (!this.resources.has(key)) return this.#error(404, 'ResourceNotFound', m[1]!);
     const state = { start: 'running', poweroff: 'stopped', deallocate: 'deallocated' }[m[2]!.toLowerCase()]!;
-    const n = this.#operation(() => this.power.set(key, state));
+    if (state === 'running') {
+      const busy = this.#disks.checkStart(key);
+      if (busy) return busy;
+    }
+    const n = this.#operation(() => void this.power.set(key, state));
+    return this.#accepted(r, n);
+  }
+
+  /** 202 with `Azure-AsyncOperation` and `Location`, as ARM answers a long-running POST. */
+  #accepted(r: RecordedRequest, n: string): FakeResponse {
     return {
       status: 202,
       headers: this.#lroHeaders({
@@ -487,33 +586,20 @@ export class FakeArm {
       }),
     };
   }
-}
 
-/** A credential that always gives the same token, counting how often it was asked. */
-export class StaticTokenCredential implements TokenCredential {
-  calls = 0;
-  constructor(readonly token = 'test-token') {}
-  async getToken(): Promise<AccessToken> {
-    this.calls++;
-    return { token: this.token, expiresOnTimestamp: Date.now() + 3_600_000 };
-  }
-}
-
-/** A clock whose sleeps end at once (time moves by them), recording each wait. */
-export class InstantClock implements Clock {
-  readonly sleeps: number[] = [];
-  #now = Date.UTC(2026, 0, 1);
-  now(): number {
-    return this.#now;
-  }
-  setTimer(ms: number, fn: () => void): TimerHandle {
-    const t = setTimeout(fn, 0);
-    this.#now += ms;
-    return { cancel: () => clearTimeout(t) };
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.#now += ms;
+  /** beginGetAccess (the result `{accessSAS}`) or endGetAccess on a disk or snapshot. */
+  async #access(r: RecordedRequest, id: string, begin: boolean): Promise<FakeResponse> {
+    if (begin) {
+      const granted = await this.#disks.beginGetAccess(id, (r.body ?? {}) as Json);
+      if ('refused' in granted) return granted.refused;
+      return this.#accepted(
+        r,
+        this.#operation(() => undefined, undefined, { accessSAS: granted.sas }),
+      );
+    }
+    const ended = this.#disks.endGetAccess(id);
+    if ('refused' in ended) return ended.refused;
+    return this.#accepted(r, this.#operation(ended.done));
   }
 }
 
@@ -525,7 +611,7 @@ export function fakeArmStore(
 ): { store: ArmFabricStore; client: ArmClient } {
   const client = new ArmClient({
     endpoint: fake.url,
-    credential: new StaticTokenCredential(),
+    credential: new StaticTokenCredential(fake.token),
     clock,
     pollIntervalMs: 1,
     retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 2 },

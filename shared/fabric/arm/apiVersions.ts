@@ -11,6 +11,8 @@ export const API_VERSIONS = {
   compute: '2024-07-01',
   /** Microsoft.Compute disks (the disk resource provider versions separately). */
   disks: '2024-03-02',
+  /** Microsoft.Compute snapshots, and disk and snapshot access grants (the disk resource provider's). */
+  snapshots: '2024-03-02',
   /** Microsoft.Storage: storage accounts, read only. */
   storage: '2023-05-01',
 } as const;

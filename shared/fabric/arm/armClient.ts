@@ -22,7 +22,7 @@ import { type Logger, silentLogger } from '../../logger';
 import { TIDEMARK_VERSION } from '../../version';
 import { armAuthPolicy, checkArmEndpoint } from './armAuth';
 import { armError, parseArmError } from './armErrors';
-import { awaitOperation } from './armLro';
+import { awaitOperation, type OperationOptions } from './armLro';
 import { armRetryPolicy, type ArmRetryOptions } from './armRetry';
 
 export interface ArmClientOptions {
@@ -189,11 +189,14 @@ export class ArmClient {
     return initial.status !== 204;
   }
 
-  /** An action (POST …/start), awaited to its end. */
-  async post(path: string, apiVersion: string, body?: unknown): Promise<unknown> {
+  /**
+   * An action (POST …/start), awaited to its end; its result (armLro.ts). The result is never logged:
+   * it may be a secret (beginGetAccess answers a SAS URL).
+   */
+  async post(path: string, apiVersion: string, body?: unknown, options?: OperationOptions): Promise<unknown> {
     const req: ArmRequest = { method: 'POST', path, apiVersion, body };
     const initial = this.check(req, await this.send(req));
-    const result = await awaitOperation(this, req, initial);
+    const result = await awaitOperation(this, req, initial, options);
     this.logger.info('ARM action done', { method: 'POST', path });
     return result;
   }

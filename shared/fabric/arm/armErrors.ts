@@ -73,6 +73,9 @@ export function roleFor(method: string, path: string): string {
   const provider = /\/providers\/([^/]+\/[^/]+)/.exec(lower)?.[1];
   if (!provider) return 'Contributor (resource groups are created and deleted at subscription scope)';
   if (provider.startsWith('microsoft.network/')) return 'Network Contributor';
+  if (provider === 'microsoft.compute/snapshots' || /\/(begin|end)getaccess$/.test(lower)) {
+    return 'Disk Snapshot Contributor (snapshots, and beginGetAccess/endGetAccess on disks and snapshots)';
+  }
   if (provider === 'microsoft.compute/disks') {
     return 'Virtual Machine Contributor (and, to import a blob, a role with Microsoft.Storage/storageAccounts/listKeys/action on its storage account)';
   }

@@ -1,7 +1,8 @@
 /**
  * The fabric of one region of one Azure subscription, in Azure Resource Manager: the FabricStore
  * interface (fabricStore.ts) over ARM's resource groups, virtual networks, NICs, availability sets,
- * storage accounts and VMs, network mappings as tags on source VNets, and managed disks for failover.
+ * storage accounts and VMs, network mappings as tags on source VNets, managed disks for failover, and
+ * snapshots and access grants (SAS URLs) to read managed disks.
  * What maps to what, the roles it needs and its limits: docs/arm-fabric.md.
  */
 import type {
@@ -15,10 +16,12 @@ import type { ArmClient } from './armClient';
 import { normalizeLocation } from './armIds';
 import type { ArmContext } from './armRecords';
 import { ArmAvailabilitySets } from './availabilitySets';
+import { type DiskAccessLevel, grantAccess, revokeAccess } from './diskAccessGrants';
 import { type ManagedDisk, type ManagedDiskOptions, ManagedDisks } from './managedDisks';
 import { ArmNetworkInterfaces } from './networkInterfaces';
 import { ArmNetworkMappings } from './networkMappings';
 import { ArmResourceGroups } from './resourceGroups';
+import { ManagedSnapshots } from './snapshots';
 import { ArmStorageAccounts } from './storageAccounts';
 import { ArmVirtualMachines } from './virtualMachines';
 import { ArmVirtualNetworks } from './virtualNetworks';
@@ -35,6 +38,8 @@ export class ArmFabricStore implements FabricStore {
   readonly virtualMachines: ArmVirtualMachines;
   readonly networkMappings: NetworkMappingCollection;
   readonly managedDisks: ManagedDisks;
+  readonly snapshots: ManagedSnapshots;
+  readonly #ctx: ArmContext;
 
   constructor(region: string, client: ArmClient, subscriptionId: string) {
     this.region = normalizeLocation(region);
@@ -49,6 +54,21 @@ export class ArmFabricStore implements FabricStore {
     this.virtualMachines = new ArmVirtualMachines(ctx);
     this.networkMappings = new ArmNetworkMappings(ctx, vnets);
     this.managedDisks = new ManagedDisks(ctx);
+    this.snapshots = new ManagedSnapshots(ctx);
+    this.#ctx = ctx;
+  }
+
+  /**
+   * A SAS URL to the bytes of a managed disk or snapshot (a fixed VHD), for `durationSeconds`
+   * (diskAccessGrants.ts). A secret: never log it.
+   */
+  grantAccess(resourceId: string, access: DiskAccessLevel, durationSeconds: number): Promise<string> {
+    return grantAccess(this.#ctx, resourceId, access, durationSeconds);
+  }
+
+  /** Ends the access grants on a managed disk or snapshot. */
+  revokeAccess(resourceId: string): Promise<void> {
+    return revokeAccess(this.#ctx, resourceId);
   }
 
   /** A managed disk imported from a blob (a fixed VHD), for a failed-over VM (managedDisks.ts). */

@@ -13,6 +13,7 @@ export const PROVIDERS = {
   availabilitySets: 'Microsoft.Compute/availabilitySets',
   virtualMachines: 'Microsoft.Compute/virtualMachines',
   disks: 'Microsoft.Compute/disks',
+  snapshots: 'Microsoft.Compute/snapshots',
   storageAccounts: 'Microsoft.Storage/storageAccounts',
 } as const;
 

@@ -2,7 +2,11 @@
  * ARM's long-running operations, awaited (Azure Resource Manager RPC, "Asynchronous operations"):
  *
  *   Azure-AsyncOperation: poll that URL until its `status` is Succeeded, Failed or Canceled; then a PUT
- *                         reads the resource again (its final state is at the original URL).
+ *                         reads the resource again (its final state is at the original URL). A POST's
+ *                         result is the status's `properties.output` when it has one (the Compute
+ *                         provider's, e.g. beginGetAccess's `{accessSAS}`); without one, and when the
+ *                         caller says the result is at `Location` (ARM's `final-state-via: location`),
+ *                         that URL is read for it.
  *   Location (only):      poll that URL while it answers 202; 200/204 is the end (a POST's result).
  *   neither, after a PUT: poll the resource until its `provisioningState` is terminal.
  *
@@ -19,6 +23,16 @@ const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'cancelled']);
 interface OperationStatus {
   status?: string;
   error?: ArmErrorBody;
+  properties?: { output?: unknown };
+}
+
+export interface OperationOptions {
+  /**
+   * Where a POST's result is once its Azure-AsyncOperation succeeded, when the status carries no
+   * `properties.output`: `location` reads the `Location` URL of the first answer (when it had one).
+   * Without it the result is the status body.
+   */
+  finalStateVia?: 'location';
 }
 
 function header(response: ArmResponse, name: string): string | undefined {
@@ -36,6 +50,7 @@ export async function awaitOperation(
   client: ArmClient,
   req: ArmRequest,
   initial: ArmResponse,
+  options: OperationOptions = {},
 ): Promise<unknown> {
   const asyncUrl = header(initial, 'azure-asyncoperation');
   const location = header(initial, 'location');
@@ -62,6 +77,20 @@ export async function awaitOperation(
       path,
     });
 
+  /** GETs `url` while it answers 202; the first other answer is the result (an error is mapped). */
+  const pollLocation = async (url: string, waitFirst: boolean): Promise<unknown> => {
+    for (let first = true; ; first = false) {
+      if (waitFirst || !first) await wait();
+      const pollReq: ArmRequest = { method: 'GET', path: url };
+      const response = await client.send(pollReq);
+      if (response.status === 202) {
+        last = response;
+        continue;
+      }
+      return client.check({ ...pollReq, method: req.method, path: req.path }, response).body;
+    }
+  };
+
   if (asyncUrl) {
     for (;;) {
       await wait();
@@ -72,17 +101,14 @@ export async function awaitOperation(
       if (status === 'succeeded') break;
       if (TERMINAL.has(status)) throw failed(op.status!, op.error);
     }
-  } else if (location && initial.status === 202) {
-    for (;;) {
-      await wait();
-      const pollReq: ArmRequest = { method: 'GET', path: location };
-      const response = await client.send(pollReq);
-      if (response.status === 202) {
-        last = response;
-        continue;
-      }
-      return client.check({ ...pollReq, method: req.method, path: req.path }, response).body;
+    if (req.method !== 'PUT') {
+      const output = (last.body as OperationStatus | undefined)?.properties?.output;
+      if (output !== undefined) return output;
+      if (options.finalStateVia === 'location' && location) return pollLocation(location, false);
+      return last.body;
     }
+  } else if (location && initial.status === 202) {
+    return pollLocation(location, true);
   } else if (req.method === 'PUT') {
     let state = provisioningState(initial.body);
     while (state !== undefined && !TERMINAL.has(state.toLowerCase())) {
@@ -102,7 +128,6 @@ export async function awaitOperation(
     return initial.body;
   }
 
-  if (req.method !== 'PUT') return last.body;
   const resource = await client.get<unknown>(req.path, req.apiVersion!, req.query);
   if (resource === undefined) {
     throw new TidemarkError('Conflict', `${path} was deleted right after it was written.`, {

@@ -101,6 +101,10 @@ export type ArmDisk = ArmResource<{
   diskSizeGB?: number;
   diskSizeBytes?: number;
   osType?: string;
+  /** `ActiveSAS` while an access grant (beginGetAccess) is open; `Attached`, `Unattached`, … */
+  diskState?: string;
+  /** Snapshots only. */
+  incremental?: boolean;
   creationData?: {
     createOption?: string;
     sourceUri?: string;

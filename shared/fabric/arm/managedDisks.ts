@@ -2,9 +2,10 @@
  * Managed disks, for failover in Azure: a VM there runs on managed disks, so failover makes one per
  * disk of the recovery point, then PUTs the VM with their ids (virtualMachines.ts).
  *
- *   Import  from a blob (`sourceUri`) in a storage account of the subscription (`storageAccountId`):
- *           ARM reads the blob, which must be a fixed-size VHD (its size a whole number of MiB plus
- *           the 512-byte VHD footer).
+ *   Import  from a blob (`sourceUri`, https; http only to 127.0.0.1 or localhost, a local test
+ *           server) in a storage account of the subscription (`storageAccountId`): ARM reads the
+ *           blob, which must be a fixed-size VHD (its size a whole number of MiB plus the 512-byte VHD
+ *           footer, ../vhdFooter.ts).
  *   Copy    from a managed snapshot or disk (`sourceResourceId`).
  *
  * Creating is idempotent: a disk that exists from the same source is returned as it is; one from
@@ -20,6 +21,8 @@ import type { ArmContext } from './armRecords';
 import type { ArmDisk } from './armTypes';
 
 const GiB = 1024 ** 3;
+/** Hosts a source blob may be read from over plain http: a local test server (Azurite). */
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost']);
 export const DEFAULT_DISK_SKU = 'StandardSSD_LRS';
 
 export interface ManagedDisk {
@@ -95,10 +98,10 @@ export class ManagedDisks {
     } catch {
       url = undefined;
     }
-    if (!url || url.protocol !== 'https:') {
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname)))) {
       throw new TidemarkError(
         'InvalidArgument',
-        `Disk ${name}: source ${JSON.stringify(sourceUri)} is not an https blob URL.`,
+        `Disk ${name}: source ${JSON.stringify(sourceUri)} is not an https blob URL (plain http only to 127.0.0.1 or localhost, a local test server).`,
       );
     }
     refFromId(storageAccountId, PROVIDERS.storageAccounts, `Disk ${name}: storageAccountId`);
