@@ -114,6 +114,7 @@ var roles = {
   networkContributor: '4d97b98b-1d4f-4787-a291-c67834d212e7'
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
   storageAccountContributor: '17d1049b-9a84-46fb-8f53-869881c3d3ab'
+  diskSnapshotContributor: '7efff54f-a5b4-42b5-a1c5-5411624893ce'
 }
 var armFabric = fabric == 'arm'
 // Blobs (deltas, replicas, journal, leases), queues (host and blob-trigger queues, Durable), tables.
@@ -123,10 +124,12 @@ var storageDataRoles = [
   roles.storageTableDataContributor
 ]
 // VMs, their managed disks, NICs and availability sets; VNets, subnets and network mappings: what the
-// ARM fabric creates and changes (docs/arm-fabric.md "Roles the identity needs").
+// ARM fabric creates and changes; snapshots and read access to them, for reading a running VM's disks
+// (docs/arm-fabric.md "Roles the identity needs").
 var fabricRoleIds = [
   roles.virtualMachineContributor
   roles.networkContributor
+  roles.diskSnapshotContributor
 ]
 
 // ── resource groups ────────────────────────────────────────────────────────────────────────────

@@ -6,6 +6,7 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 
 import { TidemarkError } from './errors';
+import type { BlobRef } from './fabric/types';
 import { TABLES } from './storageNames';
 
 export const PROTECTED_ITEM_STATES = [
@@ -29,6 +30,13 @@ export interface ReplicatedDiskInfo {
   lun: number;
   name: string;
   sizeBytes: number;
+  /**
+   * The source disk as the VM record names it (a managed disk id in Azure); absent on items made
+   * before it was kept, whose disks are the local `disks/{rg}/{vm}/{name}`.
+   */
+  blob?: BlobRef;
+  /** The OS disk's operating system, when the fabric knows it (Azure does); failover needs it there. */
+  osType?: 'Linux' | 'Windows';
 }
 
 export interface ReplicationStats {

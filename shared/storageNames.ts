@@ -15,6 +15,11 @@ export const CONTAINERS = {
   locks: 'locks',
   /** Source region: per-VM agent configuration written by enable-replication. */
   agentConfig: 'agent-config',
+  /**
+   * Any region, ARM fabric only: failed-over disks written as fixed VHDs `{rg}/{vm}/{tag}/{disk}`
+   * before Azure imports them into managed disks (shared/fabric/arm/armDiskAccess.ts).
+   */
+  diskImports: 'disk-imports',
 } as const;
 
 export const TABLES = {

@@ -12,6 +12,7 @@ import { checkNotProtected } from '../../shared/jobs/enableRules';
 import { CONTAINERS } from '../../shared/storageNames';
 import { enableServices } from './services.activities';
 import type { EnableReplicationInput, EnableSource } from './types';
+import { replicatedDisks } from '../../shared/workflows/replicatedDisks';
 
 /**
  * The newest generation the VM's agent was given (0 when none): in its agent config, or, after
@@ -67,7 +68,7 @@ export async function checkPrerequisites(input: EnableReplicationInput): Promise
     vm: vm.name,
     region: vm.region,
     generation: previous + 1,
-    disks: vm.disks.map((d) => ({ lun: d.lun, name: d.name, sizeBytes: d.sizeBytes })),
+    disks: replicatedDisks(vm),
     vnet: { resourceGroup: nic.subnet.resourceGroup, name: nic.subnet.vnet },
     ...(vm.availabilitySet ? { availabilitySet: vm.availabilitySet } : {}),
     size: vm.size,

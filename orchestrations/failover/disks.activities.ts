@@ -2,15 +2,15 @@
  * "Creating the target disks": the point is resolved once (its id is kept in the orchestration's
  * history, so a re-run uses the same one); a target VM that exists (a change of point, a re-run,
  * a failback) is stopped first and its agent given time to close the disks; then the point (or a
- * time: the point before it plus the journal) is materialized as page blobs
- * `disks/{target rg}/{vm}/{disk}` in the target region, each with the `lun` metadata the VM's
- * agent reads. Writing the blobs again gives the same bytes, so every activity here is idempotent.
+ * time: the point before it plus the journal) is materialized into the VM's disks through the
+ * region's disk access (shared/fabric/diskAccess.ts): page blobs `disks/{target rg}/{vm}/{disk}`
+ * with the `lun` metadata the VM's agent reads locally, managed disks imported from fixed VHDs in
+ * Azure. Writing the disks again gives the same bytes, so every activity here is idempotent.
  */
 import { checkClaimed } from '../../shared/jobs/claims';
 import type { Logger } from '../../shared/logger';
 import type { PointSelector } from '../../shared/recoveryPoints/resolvePoint';
 import { materializeAt } from '../../shared/recoveryPoints/materialize';
-import { vmDiskPrefix } from '../../shared/vmDisks';
 import { selectPoint } from '../../shared/workflows/failoverPoint';
 import { checkTargetVmFree } from '../../shared/workflows/failoverTarget';
 import { setPowerIn, waitForAgentStopped } from '../../shared/workflows/vmPower';
@@ -56,9 +56,10 @@ export async function materializeTargetDisks(
   log: Logger,
 ): Promise<TargetDisks> {
   const s = workflowServices(ref.direction);
-  checkClaimed(await s.items.get(ref.resourceGroup, ref.vm), ref, ref.jobId);
+  const item = checkClaimed(await s.items.get(ref.resourceGroup, ref.vm), ref, ref.jobId);
   const { region, resourceGroup, name } = plan.targetVm;
-  const container = s.fabric.disks(region);
+  const access = s.fabric.diskAccess(region);
+  const target = await access.writeTarget(resourceGroup, name, ref.jobId);
   const made = await materializeAt(
     {
       replicas: s.points.replicas,
@@ -68,24 +69,23 @@ export async function materializeTargetDisks(
       logger: log,
     },
     { resourceGroup: ref.resourceGroup, vm: ref.vm, ...selector },
-    { container, prefix: vmDiskPrefix(resourceGroup, name) },
+    target,
   );
-  // A fresh copy has no metadata; the VM's agent finds its disks by `lun` (shared/vmDisks.ts).
-  await Promise.all(
-    made.disks.map((d) => container.getPageBlobClient(d.blobName).setMetadata({ lun: String(d.lun) })),
-  );
+  const osType = item.disks.find((d) => d.lun === 0)?.osType;
+  const disks = await access.publish(resourceGroup, name, ref.jobId, made.disks, osType ? { osType } : {});
   log.info('Target disks created', {
     vm: plan.vmId,
     point: made.point.id,
     replayedDeltas: made.replayedDeltas,
-    disks: made.disks.map((d) => d.blobName),
+    disks: disks.map((d) => d.blob.name),
   });
   return {
-    disks: made.disks.map((d) => ({
+    disks: disks.map((d) => ({
       lun: d.lun,
       name: d.name,
-      blobName: d.blobName,
+      blobName: d.blob.name,
       sizeBytes: d.sizeBytes,
+      blob: d.blob,
     })),
     point: { id: made.point.id, type: made.point.type, time: made.point.time },
     replayedThrough: made.replayedThrough,

@@ -30,7 +30,7 @@ async function putReplicaVm(
     name: d.name,
     lun: d.lun,
     sizeBytes: d.sizeBytes,
-    blob: { region: store.region, container: CONTAINERS.disks, name: d.blobName },
+    blob: d.blob ?? { region: store.region, container: CONTAINERS.disks, name: d.blobName },
   }));
   for (let attempt = 1; ; attempt++) {
     const existing = await store.virtualMachines.get(resourceGroup, name);

@@ -6,6 +6,7 @@ import type {
   SourceVmInfo,
   VmRef,
 } from '../../shared/protectedItems';
+import type { BlobRef } from '../../shared/fabric/types';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import type { PointSelector } from '../../shared/recoveryPoints/resolvePoint';
 import type { RecoveryPointType } from '../../shared/recoveryPoints/types';
@@ -74,8 +75,11 @@ export interface MaterializeInput extends PlannedRef {
 export interface TargetDisk {
   lun: number;
   name: string;
+  /** The disk's `blob.name` (a blob locally, a managed disk id in Azure). */
   blobName: string;
   sizeBytes: number;
+  /** What the VM record names; absent in histories written before it was kept (local `disks`). */
+  blob?: BlobRef;
 }
 
 export interface TargetDisks {

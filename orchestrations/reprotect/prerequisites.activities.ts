@@ -16,6 +16,7 @@ import { workflowServices } from '../../shared/workflows/services';
 import type { ClaimedRef } from '../claimedJob';
 import { agentConfigGeneration } from '../enable/prerequisites.activities';
 import type { ReprotectPlan, SeedDisk } from './types';
+import { replicatedDisk, replicatedDisks } from '../../shared/workflows/replicatedDisks';
 
 export function oppositeOf(direction: Direction): Direction {
   return direction === 'forward' ? 'reverse' : 'forward';
@@ -76,7 +77,7 @@ export async function reprotectPrerequisites(ref: ClaimedRef): Promise<Reprotect
       vm: vm.name,
       region: vm.region,
       generation,
-      disks: vm.disks.map((d) => ({ lun: d.lun, name: d.name, sizeBytes: d.sizeBytes })),
+      disks: replicatedDisks(vm),
       vnet: { resourceGroup: nic.subnet.resourceGroup, name: nic.subnet.vnet },
       ...(vm.availabilitySet ? { availabilitySet: vm.availabilitySet } : {}),
       size: vm.size,
@@ -112,8 +113,8 @@ async function seedsFor(
   return vm.disks.map((d) => {
     const match = old?.disks.find((o) => sameName(o.name, d.name) && o.sizeBytes === d.sizeBytes);
     return {
-      disk: { lun: d.lun, name: d.name, sizeBytes: d.sizeBytes },
-      ...(match ? { seedBlob: match.blob.name } : {}),
+      disk: replicatedDisk(d),
+      ...(match ? { seedBlob: match.blob.name, seed: match.blob } : {}),
     };
   });
 }

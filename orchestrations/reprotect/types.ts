@@ -1,4 +1,5 @@
 /** What the reprotect orchestration and its activities pass each other (JSON, in history). */
+import type { BlobRef } from '../../shared/fabric/types';
 import type { ClaimedRef } from '../claimedJob';
 import type { EnableSource, VmGeneration } from '../enable/types';
 import type {
@@ -11,8 +12,10 @@ import type {
 /** One disk of the failed-over VM and the old disk of the original VM its replica starts from. */
 export interface SeedDisk {
   disk: ReplicatedDiskInfo;
-  /** Blob name in the original region's `disks` container; absent when the old disk is gone. */
+  /** The old disk's `blob.name` in the original region; absent when the old disk is gone. */
   seedBlob?: string;
+  /** The old disk as the original VM's record names it (absent in histories from before it was kept). */
+  seed?: BlobRef;
 }
 
 /** The replication back: the failed-over VM as the new source, the original VM's place as target. */

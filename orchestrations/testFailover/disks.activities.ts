@@ -1,8 +1,8 @@
 /**
  * "Creating the test disks": the recovery point asked for (newest, newest app-consistent, by id, or
- * as of a time with the journal replayed) materialized as new page blobs `{targetRg}/{vm}-test/{disk}`
- * in the target region's `disks` container, each with its `lun` metadata so the test VM's agent
- * serves them in order. The replicas and their snapshots are only read: replication goes on.
+ * as of a time with the journal replayed) materialized as the test VM's disks through the region's
+ * disk access: locally new page blobs `{targetRg}/{vm}-test/{disk}` in the `disks` container, each
+ * with its `lun` metadata so the test VM's agent serves them in order; in Azure managed disks. The replicas and their snapshots are only read: replication goes on.
  * Idempotent: a second run writes the same blobs again. A newest point pruned while it is copied is
  * picked again.
  */
@@ -11,7 +11,7 @@ import type { Logger } from '../../shared/logger';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import { materializeAt, type MaterializeResult } from '../../shared/recoveryPoints/materialize';
 import { pickRecoveryPoint } from '../../shared/workflows/pickRecoveryPoint';
-import { testDiskPrefix } from '../../shared/workflows/testFailoverNames';
+import { testVmName } from '../../shared/workflows/testFailoverNames';
 import { claimedServices } from './services.activities';
 import type { PlanRef, TestDisks } from './types';
 
@@ -25,8 +25,8 @@ export async function createTestDisks(input: TestDisksInput, log: Logger): Promi
   const { ref, plan, choice } = input;
   const { s } = await claimedServices(ref);
   const vmId = `${ref.resourceGroup}/${ref.vm}`;
-  const container = s.fabric.disks(plan.targetRegion);
-  const prefix = testDiskPrefix(plan.targetResourceGroup, ref.vm);
+  const access = s.fabric.diskAccess(plan.targetRegion);
+  const target = await access.writeTarget(plan.targetResourceGroup, testVmName(ref.vm), ref.jobId);
   const deps = { ...s.points, logger: log };
   let result: MaterializeResult | undefined;
   for (let attempt = 1; !result; attempt++) {
@@ -36,23 +36,33 @@ export async function createTestDisks(input: TestDisksInput, log: Logger): Promi
       result = await materializeAt(
         deps,
         { resourceGroup: ref.resourceGroup, vm: ref.vm, ...selector },
-        { container, prefix },
+        target,
       );
     } catch (err) {
       // A named choice means "the newest": if that point was pruned meanwhile, take the newest again.
       if (typeof choice !== 'string' || !isTidemarkError(err, 'NotFound') || attempt >= ATTEMPTS) throw err;
     }
   }
-  for (const disk of result.disks) {
-    await container.getPageBlobClient(disk.blobName).setMetadata({ lun: String(disk.lun) });
-  }
+  const item = await s.items.get(ref.resourceGroup, ref.vm);
+  const osType = item?.disks.find((d) => d.lun === 0)?.osType;
+  const disks = await access.publish(
+    plan.targetResourceGroup,
+    testVmName(ref.vm),
+    ref.jobId,
+    result.disks,
+    osType ? { osType } : {},
+  );
   log.info('Test disks created', { vm: vmId, point: result.point.id, disks: result.disks.length });
   return {
     pointId: result.point.id,
     pointType: result.point.type,
     pointTime: result.replayedThrough.time,
-    disks: result.disks
-      .map((d) => ({ lun: d.lun, name: d.name, blobName: d.blobName, sizeBytes: d.sizeBytes }))
-      .sort((a, b) => a.lun - b.lun),
+    disks: disks.map((d) => ({
+      lun: d.lun,
+      name: d.name,
+      blobName: d.blob.name,
+      sizeBytes: d.sizeBytes,
+      blob: d.blob,
+    })),
   };
 }

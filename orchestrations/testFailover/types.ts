@@ -1,4 +1,5 @@
 /** What the test-failover orchestration and its activities pass each other (JSON, in history). */
+import type { BlobRef } from '../../shared/fabric/types';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import type { RecoveryPointType } from '../../shared/recoveryPoints/types';
 import type { VmRef } from '../../shared/protectedItems';
@@ -44,8 +45,11 @@ export interface TestNetwork {
 export interface TestDisk {
   lun: number;
   name: string;
+  /** The disk's `blob.name` (a blob locally, a managed disk id in Azure). */
   blobName: string;
   sizeBytes: number;
+  /** What the VM record names; absent in histories written before it was kept (local `disks`). */
+  blob?: BlobRef;
 }
 
 export interface TestDisks {

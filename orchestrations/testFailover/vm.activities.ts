@@ -5,6 +5,7 @@
  * Idempotent: a second run finds the VM and leaves it running.
  */
 import { TidemarkError } from '../../shared/errors';
+import type { VmDisk } from '../../shared/fabric/types';
 import { GiB } from '../../shared/fabric/vmSpec';
 import type { Logger } from '../../shared/logger';
 import type { VmRef } from '../../shared/protectedItems';
@@ -50,21 +51,30 @@ export async function startTestVm(input: TestVmInput, log: Logger): Promise<VmRe
   const name = testVmName(ref.vm);
   const tag = testVmTagValue(ref.resourceGroup, ref.vm);
   await checkTestVmName(s, plan.targetResourceGroup, ref);
-  const { vm } = await s.vms.createOrUpdateVm({
-    resourceGroup: plan.targetResourceGroup,
-    name,
-    region: plan.targetRegion,
-    vnet: network.name,
-    vnetResourceGroup: network.resourceGroup,
-    subnet: network.subnet,
-    size: plan.size,
-    disks: [...disks]
-      .sort((a, b) => a.lun - b.lun)
-      .map((d) => ({ name: d.name, sizeGiB: d.sizeBytes / GiB })),
-    powerState: 'Running',
-    tags: { [TEST_FAILOVER_TAG]: tag },
-    privateIp: nic.privateIp,
-  });
+  const { vm } = await s.vms.createOrUpdateVm(
+    {
+      resourceGroup: plan.targetResourceGroup,
+      name,
+      region: plan.targetRegion,
+      vnet: network.name,
+      vnetResourceGroup: network.resourceGroup,
+      subnet: network.subnet,
+      size: plan.size,
+      disks: [...disks]
+        .sort((a, b) => a.lun - b.lun)
+        .map((d) => ({ name: d.name, sizeGiB: d.sizeBytes / GiB })),
+      powerState: 'Running',
+      tags: { [TEST_FAILOVER_TAG]: tag },
+      privateIp: nic.privateIp,
+    },
+    madeDisks(disks),
+  );
   log.info('Test VM running', { vm: `${vm.resourceGroup}/${vm.name}`, region: vm.region });
   return { region: vm.region, resourceGroup: vm.resourceGroup, name: vm.name };
+}
+
+/** The test disks as the VM record names them; none for histories from before they were kept. */
+function madeDisks(disks: TestDisk[]): { disks: VmDisk[] } | undefined {
+  if (!disks.every((d) => d.blob)) return undefined;
+  return { disks: disks.map((d) => ({ name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, blob: d.blob! })) };
 }

@@ -1,6 +1,6 @@
 /**
  * "Deleting the test virtual machine": the test VM's record (its NIC is detached; the local VM runner
- * then stops its agent and drops its NBD endpoint row), then, once nothing serves them, its disk blobs
+ * then stops its agent and drops its NBD endpoint row), then, once nothing serves them, its disks
  * with their snapshots. Only a VM tagged as this item's test VM is deleted. Idempotent: what is gone
  * already is fine.
  */
@@ -34,10 +34,7 @@ export async function testVmAgentStopped(input: DeleteVmInput): Promise<boolean>
 
 export async function deleteTestDisks(input: DeleteDisksInput, log: Logger): Promise<string[]> {
   const { s } = await claimedServices(input.ref);
-  const container = s.fabric.disks(input.region);
-  for (const name of input.blobs) {
-    await container.getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' });
-  }
+  await s.fabric.diskAccess(input.region).delete(input.blobs);
   log.info('Test disks deleted', { region: input.region, disks: input.blobs });
   return input.blobs;
 }

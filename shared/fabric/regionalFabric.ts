@@ -3,7 +3,8 @@
  * storage locally), each region's `disks` container, and its published agent endpoints. Clients are
  * made once per region, when first asked for, and kept, so functions can hold one RegionalFabric
  * across invocations. With `TIDEMARK_FABRIC=arm` the stores are Azure Resource Manager's
- * (arm/armFabric.ts) and `disks` is refused: VMs there have managed disks.
+ * (arm/armFabric.ts) and `disks` is refused: VMs there have managed disks, which workflows reach
+ * through `diskAccess`.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
@@ -12,6 +13,7 @@ import { type Region, Regions } from '../regions';
 import { CONTAINERS } from '../storageNames';
 import { type AgentEndpointStore, TableAgentEndpointStore } from './agentEndpoints';
 import { type ArmFabricOptions, armFabricFactories } from './arm/armFabric';
+import { LocalDiskAccess, type VmDiskAccess } from './diskAccess';
 import type { FabricStore } from './fabricStore';
 import { TableFabricStore } from './tableFabricStore';
 
@@ -19,6 +21,8 @@ export interface RegionalFabricFactories {
   store?: (region: Region) => FabricStore;
   endpoints?: (region: Region) => AgentEndpointStore;
   disks?: (region: Region) => ContainerClient;
+  /** How workflows reach VM disks in `region`; `store` is that region's fabric store. */
+  diskAccess?: (region: Region, store: FabricStore) => VmDiskAccess;
 }
 
 interface RegionClients {
@@ -26,6 +30,7 @@ interface RegionClients {
   store?: FabricStore;
   endpoints?: AgentEndpointStore;
   disks?: ContainerClient;
+  diskAccess?: VmDiskAccess;
 }
 
 /** The factories `config.fabric` asks for: none (the local table fabric) or the ARM fabric's. */
@@ -80,6 +85,17 @@ export class RegionalFabric {
     return (c.disks ??=
       this.factories.disks?.(c.region) ??
       BlobServiceClient.fromConnectionString(c.region.connectionString).getContainerClient(CONTAINERS.disks));
+  }
+
+  /**
+   * How workflows read, write and delete VM disks in `region` (diskAccess.ts): in place in the
+   * `disks` container locally, managed disks with the ARM fabric.
+   */
+  diskAccess(region: string): VmDiskAccess {
+    const c = this.#for(region);
+    return (c.diskAccess ??=
+      this.factories.diskAccess?.(c.region, this.store(region)) ??
+      new LocalDiskAccess(c.region.name, this.disks(region)));
   }
 
   /** Every region with storage, source first. */

@@ -89,6 +89,8 @@ export interface VmDisk {
   lun: number;
   sizeBytes: number;
   blob: BlobRef;
+  /** The OS disk's operating system, where the fabric knows it (ARM: `storageProfile.osDisk.osType`). */
+  osType?: 'Linux' | 'Windows';
 }
 
 export interface VirtualMachine extends GroupedResource {

@@ -64,7 +64,12 @@ export class VmService {
     return found.find((vm) => vm !== undefined);
   }
 
-  async createOrUpdateVm(input: VmPutInput): Promise<VmPutResult> {
+  /**
+   * `made`: the VM's disks already exist (a test failover made them through the region's disk
+   * access, as managed disks in Azure); the VM gets exactly these, and no disk blob is planned or
+   * created. Their names and sizes must be the spec's.
+   */
+  async createOrUpdateVm(input: VmPutInput, made?: { disks: VmDisk[] }): Promise<VmPutResult> {
     const spec = checkVmSpec(input);
     const region = this.fabric.regions.get(spec.region).name;
     const existing = await this.findVm(spec.resourceGroup, spec.name);
@@ -75,7 +80,7 @@ export class VmService {
         'Fail it over to the other region instead.',
       );
     }
-    return existing ? this.#update(existing, spec) : this.#create(region, spec);
+    return existing ? this.#update(existing, spec, made) : this.#create(region, spec, made);
   }
 
   /** Sets a VM's power state (the local VM runner starts or stops its agent accordingly). */
@@ -129,7 +134,7 @@ export class VmService {
     return vm;
   }
 
-  async #create(region: string, asked: VmSpec): Promise<VmPutResult> {
+  async #create(region: string, asked: VmSpec, made?: { disks: VmDisk[] }): Promise<VmPutResult> {
     const store = this.fabric.store(region);
     // The group's name as it was created (names compare case-insensitively, blob paths do not).
     const group = await findResourceGroup(this.fabric, asked.resourceGroup);
@@ -150,7 +155,7 @@ export class VmService {
     const oldNic = await store.networkInterfaces.get(spec.resourceGroup, nicName);
     const mismatch = oldNic && nicMismatch(oldNic, subnet, spec.name);
     if (mismatch) throw conflict(`${mismatch}; VM ${spec.name} needs it.`, { nic: nicName });
-    const disks = await this.#planDisks(region, spec);
+    const disks = made ? checkMadeDisks(spec, made.disks) : await this.#planDisks(region, spec);
 
     await ensureResourceGroup(this.fabric, region, spec.resourceGroup);
     if (!sameName(subnet.resourceGroup, spec.resourceGroup)) {
@@ -169,7 +174,7 @@ export class VmService {
       { resourceGroup: spec.resourceGroup, name: nicName, subnet: canonicalSubnet, vm: spec.name },
       { preferred: spec.privateIp, fromEnd: spec.allocateIpFromEnd },
     );
-    await this.#createDisks(region, spec, disks);
+    if (!made) await this.#createDisks(region, spec, disks);
     const vm: VirtualMachine = {
       resourceGroup: spec.resourceGroup,
       name: spec.name,
@@ -188,12 +193,12 @@ export class VmService {
       const again = isTidemarkError(err, 'Conflict')
         ? await store.virtualMachines.get(vm.resourceGroup, vm.name)
         : undefined;
-      if (again) return this.#update(again, spec);
+      if (again) return this.#update(again, spec, made);
       throw err;
     }
   }
 
-  async #update(existing: VirtualMachine, spec: VmSpec): Promise<VmPutResult> {
+  async #update(existing: VirtualMachine, spec: VmSpec, made?: { disks: VmDisk[] }): Promise<VmPutResult> {
     const store = this.fabric.store(existing.region);
     const id = `${existing.resourceGroup}/${existing.name}`;
     const nic = existing.nics[0]
@@ -219,13 +224,15 @@ export class VmService {
         availabilitySet: existing.availabilitySet ?? null,
       });
     }
-    const added = this.#checkDiskChanges(existing, spec);
+    const madeDisks = made && checkMadeDisks(spec, made.disks);
+    const added = madeDisks ? [] : this.#checkDiskChanges(existing, spec);
     const powerState = spec.powerState ?? existing.powerState;
     const tags = spec.tags ?? existing.tags;
     const changed =
       existing.size !== spec.size ||
       powerState !== existing.powerState ||
       added.length > 0 ||
+      (madeDisks !== undefined && JSON.stringify(madeDisks) !== JSON.stringify(existing.disks)) ||
       JSON.stringify(tags ?? {}) !== JSON.stringify(existing.tags ?? {});
     if (!changed) return { vm: existing, created: false, changed: false };
     const newDisks = this.#withLuns(added, existing.disks, existing);
@@ -238,7 +245,7 @@ export class VmService {
       ...existing,
       size: spec.size,
       powerState,
-      disks: [...existing.disks, ...newDisks],
+      disks: madeDisks ?? [...existing.disks, ...newDisks],
       ...(tags ? { tags } : {}),
     });
     return { vm, created: false, changed: true };
@@ -341,4 +348,20 @@ export class VmService {
     for (const d of disks)
       await createVmDisk(container, spec.resourceGroup, spec.name, d.name, d.lun, d.sizeBytes);
   }
+}
+
+/** Disks made elsewhere, checked against the spec's names and sizes; in lun order. */
+function checkMadeDisks(spec: VmSpec, disks: VmDisk[]): VmDisk[] {
+  const sorted = [...disks].sort((a, b) => a.lun - b.lun);
+  const same =
+    sorted.length === spec.disks.length &&
+    sorted.every((d) => spec.disks.some((w) => sameName(w.name, d.name) && w.sizeBytes === d.sizeBytes));
+  if (!same) {
+    throw new TidemarkError(
+      'Internal',
+      `The disks made for VM ${spec.resourceGroup}/${spec.name} are not the ones its spec names.`,
+      { details: { made: sorted.map((d) => d.name), spec: spec.disks.map((d) => d.name) } },
+    );
+  }
+  return sorted;
 }

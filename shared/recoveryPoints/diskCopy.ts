@@ -19,7 +19,10 @@ const COPY_POLL_MS = 200;
 const CLIENT_CONCURRENCY = 16;
 
 /** Whether a server-side copy from `source`'s account to `target` is possible and safe. */
-export function serverCopyFits(source: ContainerClient, target: ContainerClient): boolean {
+export function serverCopyFits(
+  source: Pick<ContainerClient, 'accountName' | 'url'>,
+  target: ContainerClient,
+): boolean {
   const url = new URL(target.url);
   const pathStyle = url.pathname.split('/')[1] === target.accountName;
   return !pathStyle && source.accountName === target.accountName && new URL(source.url).host === url.host;
@@ -70,8 +73,10 @@ async function copyAllocatedPages(
   let listing: unknown;
   try {
     for await (const range of source.listPageRanges()) {
-      for (let offset = range.start; offset <= range.end; offset += MAX_PUT_PAGE_BYTES) {
-        const count = Math.min(MAX_PUT_PAGE_BYTES, range.end + 1 - offset);
+      // A managed disk's blob ends with a VHD footer past the disk's size: not the disk's bytes.
+      const end = Math.min(range.end + 1, sizeBytes);
+      for (let offset = range.start; offset < end; offset += MAX_PUT_PAGE_BYTES) {
+        const count = Math.min(MAX_PUT_PAGE_BYTES, end - offset);
         writes.push(
           limit(async () => target.uploadPages(await source.downloadToBuffer(offset, count), offset, count)),
         );

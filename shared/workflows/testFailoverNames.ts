@@ -24,11 +24,6 @@ export function testVnetName(targetVnet: string): string {
   return checkName('virtualNetwork', `${targetVnet}-test`);
 }
 
-/** Where the test VM's disks go in the target region's `disks` container: `{targetRg}/{vm}-test/`. */
-export function testDiskPrefix(targetResourceGroup: string, vm: string): string {
-  return `${targetResourceGroup}/${testVmName(vm)}/`;
-}
-
 /** The tag value that marks a test VM as the one of `{rg}/{vm}`. */
 export function testVmTagValue(resourceGroup: string, vm: string): string {
   return `${resourceGroup}/${vm}`.toLowerCase();

@@ -5,6 +5,7 @@
  * not page blobs of a region's `disks` container.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import { BlobServiceClient } from '@azure/storage-blob';
 
 import type { Clock } from '../../clock';
 import type { TidemarkConfig } from '../../config';
@@ -14,6 +15,7 @@ import type { Region } from '../../regions';
 import type { RegionalFabricFactories } from '../regionalFabric';
 import { armCredential } from './armAuth';
 import { ArmClient } from './armClient';
+import { ArmDiskAccess } from './armDiskAccess';
 import type { ArmRetryOptions } from './armRetry';
 import { ArmFabricStore } from './armFabricStore';
 
@@ -59,7 +61,7 @@ export function noDisksContainer(region: string): TidemarkError {
     'InvalidConfig',
     `The ARM fabric has no disks container in ${region}: VMs in Azure run on managed disks, not page blobs of a region's storage.`,
     {
-      hint: 'In Azure, failover creates managed disks from the recovery point (ArmFabricStore.createManagedDiskFromBlob); see docs/arm-fabric.md.',
+      hint: 'Workflows reach managed disks through RegionalFabric.diskAccess; see docs/arm-fabric.md.',
       details: { region },
     },
   );
@@ -77,6 +79,16 @@ export function armFabricFactories(
       new ArmFabricStore(region.name, (client ??= armClientFromConfig(config, options)), subscriptionId),
     disks: (region: Region) => {
       throw noDisksContainer(region.name);
+    },
+    diskAccess: (region, store) => {
+      if (!(store instanceof ArmFabricStore)) {
+        throw new TidemarkError('Internal', `The fabric store of ${region.name} is not the ARM fabric's.`);
+      }
+      return new ArmDiskAccess(
+        region.name,
+        store,
+        BlobServiceClient.fromConnectionString(region.connectionString),
+      );
     },
   };
 }

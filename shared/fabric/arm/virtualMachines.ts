@@ -102,7 +102,14 @@ export class ArmVirtualMachines extends ArmCollection<VirtualMachine, ArmVirtual
       id || !raw.vhd?.uri
         ? { region: this.ctx.region, container: MANAGED_DISK_CONTAINER, name: id ?? '' }
         : vhdBlob(this.ctx.region, raw.vhd.uri);
-    return { name: raw.name ?? parseResourceId(id)?.name ?? '', lun, sizeBytes: sizeBytes ?? 0, blob };
+    const osType = lun === 0 && (raw.osType === 'Linux' || raw.osType === 'Windows') ? raw.osType : undefined;
+    return {
+      name: raw.name ?? parseResourceId(id)?.name ?? '',
+      lun,
+      sizeBytes: sizeBytes ?? 0,
+      blob,
+      ...(osType ? { osType } : {}),
+    };
   }
 
   protected async toModel(raw: ArmVirtualMachine): Promise<Model<VirtualMachine>> {

@@ -6,7 +6,6 @@ import type { ProtectedItem } from '../../../shared/protectedItems';
 import type { RecoveryPoint } from '../../../shared/recoveryPoints/types';
 import { pickRecoveryPoint } from '../../../shared/workflows/pickRecoveryPoint';
 import {
-  testDiskPrefix,
   testNicName,
   testVmName,
   testVmTagValue,
@@ -74,11 +73,10 @@ describe('pickRecoveryPoint', () => {
 });
 
 describe('test failover names', () => {
-  it('follows Site Recovery: <vm>-test, its NIC, <vnet>-test, disks under the test VM', () => {
+  it('follows Site Recovery: <vm>-test, its NIC, <vnet>-test', () => {
     expect(testVmName('web1')).toBe('web1-test');
     expect(testNicName('web1')).toBe('web1-test-nic');
     expect(testVnetName('shop-vnet-asr')).toBe('shop-vnet-asr-test');
-    expect(testDiskPrefix('shop-rg-asr', 'web1')).toBe('shop-rg-asr/web1-test/');
     expect(testVmTagValue('Shop-RG', 'Web1')).toBe('shop-rg/web1');
   });
 

@@ -201,7 +201,13 @@ describe('virtual machines', () => {
 
   it('creates a VM on managed disks: one PUT (If-None-Match), awaited, then read with its instance view', async () => {
     const vm = await store.virtualMachines.put(web1({ tags: { app: 'shop' } }));
-    expect(vm).toEqual({ ...web1({ tags: { app: 'shop' } }), etag: 'W/"2"' });
+    // The OS disk reads back with the osType ARM reports for it (failover needs it to import).
+    const [os, data] = web1().disks;
+    expect(vm).toEqual({
+      ...web1({ tags: { app: 'shop' } }),
+      disks: [{ ...os, osType: 'Linux' }, data],
+      etag: 'W/"2"',
+    });
     expect(fake.lines()).toEqual([
       `GET ${vmPath()}?$expand=instanceView&${COMPUTE}`,
       `GET ${diskId('web1-os')}?${DISKS}`,
