@@ -5,8 +5,8 @@
  * copy starts, and the applier replays them over the copy once apply is on, so the replica converges.
  * Idempotent: a second copy writes the same ranges again.
  */
-import { localDiskRef } from '../../shared/fabric/diskAccess';
 import { CONTAINERS } from '../../shared/storageNames';
+import { openReplicatedDisk } from '../../shared/workflows/replicatedDisks';
 import { replicaBlobName } from './replicas.activities';
 import { enableServices } from './services.activities';
 import type { CopyDiskInput } from './types';
@@ -31,12 +31,13 @@ export async function copyDisk(input: CopyDiskInput): Promise<CopyDiskResult> {
   const replica = s.target
     .getContainerClient(CONTAINERS.replicas)
     .getPageBlobClient(replicaBlobName(input.resourceGroup, input.vm, disk.name));
-  const reader = await s.fabric
-    .diskAccess(region)
-    .openRead(
-      disk.blob ?? localDiskRef(region, input.resourceGroup, input.vm, disk.name),
-      `enable:${input.resourceGroup}/${input.vm}:${input.generation}`,
-    );
+  const reader = await openReplicatedDisk(
+    s.fabric,
+    region,
+    input,
+    disk,
+    `enable:${input.resourceGroup}/${input.vm}:${input.generation}`,
+  );
   let allocatedBytes = 0;
   let copiedBytes = 0;
   try {

@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/logger';
 import type { PointSelector } from '../../shared/recoveryPoints/resolvePoint';
 import { materializeAt } from '../../shared/recoveryPoints/materialize';
 import { selectPoint } from '../../shared/workflows/failoverPoint';
+import { publishOptions } from '../../shared/workflows/replicatedDisks';
 import { checkTargetVmFree } from '../../shared/workflows/failoverTarget';
 import { setPowerIn, waitForAgentStopped } from '../../shared/workflows/vmPower';
 import { workflowServices } from '../../shared/workflows/services';
@@ -71,8 +72,7 @@ export async function materializeTargetDisks(
     { resourceGroup: ref.resourceGroup, vm: ref.vm, ...selector },
     target,
   );
-  const osType = item.disks.find((d) => d.lun === 0)?.osType;
-  const disks = await access.publish(resourceGroup, name, ref.jobId, made.disks, osType ? { osType } : {});
+  const disks = await access.publish(resourceGroup, name, ref.jobId, made.disks, publishOptions(item.disks));
   log.info('Target disks created', {
     vm: plan.vmId,
     point: made.point.id,

@@ -6,10 +6,10 @@
  * applier replays them over the synced replica once apply is on. Idempotent: a second sync sends
  * nothing new.
  */
-import { localDiskRef } from '../../shared/fabric/diskAccess';
 import { hashSyncDisk } from '../../shared/replication/hashSync';
 import { replicaBlobName } from '../../shared/replication/replicaWriter';
 import { CONTAINERS } from '../../shared/storageNames';
+import { openReplicatedDisk } from '../../shared/workflows/replicatedDisks';
 import { workflowServices } from '../../shared/workflows/services';
 import type { SyncDiskInput, SyncDiskResult } from './types';
 
@@ -20,12 +20,13 @@ export async function syncDisk(input: SyncDiskInput): Promise<SyncDiskResult> {
   const replica = s.target
     .getContainerClient(CONTAINERS.replicas)
     .getPageBlobClient(replicaBlobName(reverse.resourceGroup, reverse.vm, disk.name));
-  const reader = await s.fabric
-    .diskAccess(region)
-    .openRead(
-      disk.blob ?? localDiskRef(region, reverse.resourceGroup, reverse.vm, disk.name),
-      `reprotect:${reverse.resourceGroup}/${reverse.vm}:${reverse.generation}`,
-    );
+  const reader = await openReplicatedDisk(
+    s.fabric,
+    region,
+    reverse,
+    disk,
+    `reprotect:${reverse.resourceGroup}/${reverse.vm}:${reverse.generation}`,
+  );
   try {
     return await hashSyncDisk(reader.blob, replica, disk.sizeBytes);
   } finally {

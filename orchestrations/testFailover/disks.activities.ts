@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import { materializeAt, type MaterializeResult } from '../../shared/recoveryPoints/materialize';
 import { pickRecoveryPoint } from '../../shared/workflows/pickRecoveryPoint';
+import { publishOptions } from '../../shared/workflows/replicatedDisks';
 import { testVmName } from '../../shared/workflows/testFailoverNames';
 import { claimedServices } from './services.activities';
 import type { PlanRef, TestDisks } from './types';
@@ -44,13 +45,12 @@ export async function createTestDisks(input: TestDisksInput, log: Logger): Promi
     }
   }
   const item = await s.items.get(ref.resourceGroup, ref.vm);
-  const osType = item?.disks.find((d) => d.lun === 0)?.osType;
   const disks = await access.publish(
     plan.targetResourceGroup,
     testVmName(ref.vm),
     ref.jobId,
     result.disks,
-    osType ? { osType } : {},
+    publishOptions(item?.disks),
   );
   log.info('Test disks created', { vm: vmId, point: result.point.id, disks: result.disks.length });
   return {

@@ -1,4 +1,6 @@
 /** A VM's disks as a protected item keeps them: lun, name, size, where the source disk is, its OS. */
+import { type DiskReader, localDiskRef, type PublishOptions } from '../fabric/diskAccess';
+import type { RegionalFabric } from '../fabric/regionalFabric';
 import type { VirtualMachine, VmDisk } from '../fabric/types';
 import type { ReplicatedDiskInfo } from '../protectedItems';
 
@@ -14,4 +16,23 @@ export function replicatedDisk(d: VmDisk): ReplicatedDiskInfo {
 
 export function replicatedDisks(vm: VirtualMachine): ReplicatedDiskInfo[] {
   return vm.disks.map(replicatedDisk);
+}
+
+/** Read access to a protected item's source disk (its recorded blob, else the local `disks` blob). */
+export function openReplicatedDisk(
+  fabric: RegionalFabric,
+  region: string,
+  vm: { resourceGroup: string; vm: string },
+  disk: ReplicatedDiskInfo,
+  reader: string,
+): Promise<DiskReader> {
+  return fabric
+    .diskAccess(region)
+    .openRead(disk.blob ?? localDiskRef(region, vm.resourceGroup, vm.vm, disk.name), reader);
+}
+
+/** The OS disk's operating system, for disks made from these (Azure boots an imported disk by it). */
+export function publishOptions(disks: readonly ReplicatedDiskInfo[] | undefined): PublishOptions {
+  const osType = disks?.find((d) => d.lun === 0)?.osType;
+  return osType ? { osType } : {};
 }

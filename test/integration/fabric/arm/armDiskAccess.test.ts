@@ -18,6 +18,7 @@ import type { WrittenDisk } from '../../../../shared/fabric/diskAccess';
 import { parseVhdFooter, VHD_FOOTER_BYTES } from '../../../../shared/fabric/vhdFooter';
 import { CONTAINERS } from '../../../../shared/storageNames';
 import { uniqueName, useAzurite } from '../../../helpers/azurite';
+import { diskPattern, expectSameBytes, seedRunningVm } from '../../../helpers/armDisks';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
 
 const MiB = 1024 * 1024;
@@ -69,18 +70,6 @@ const snapshotId = (rg: string, name: string): string =>
 
 const sha8 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
 
-function pattern(bytes: number, seed: number): Buffer {
-  const data = Buffer.alloc(bytes);
-  for (let i = 0; i < data.length; i += 512) data.writeUInt32BE((seed * 7919 + i) >>> 0, i);
-  return data;
-}
-
-/** Byte equality without a deep compare of megabytes (slow in expect). */
-function expectSameBytes(actual: Buffer, expected: Buffer): void {
-  expect(actual.length).toBe(expected.length);
-  expect(actual.equals(expected), 'the bytes differ').toBe(true);
-}
-
 async function caught(p: Promise<unknown>): Promise<TidemarkError> {
   const err = await p.then(
     () => undefined,
@@ -90,35 +79,11 @@ async function caught(p: Promise<unknown>): Promise<TidemarkError> {
   return err;
 }
 
-/** A running VM web1 in app-rg whose OS disk holds `data` (so its disk can't be exported directly). */
-async function runningVm(data: Buffer): Promise<string> {
-  await fake.seedDisk('eastus', 'app-rg', 'web1-os', data, { osType: 'Linux' });
-  const vm = `${S}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web1`;
-  fake.seed(vm, {
-    location: 'eastus',
-    properties: {
-      hardwareProfile: { vmSize: 'Standard_B2s' },
-      storageProfile: {
-        osDisk: {
-          name: 'web1-os',
-          osType: 'Linux',
-          createOption: 'Attach',
-          managedDisk: { id: diskId('app-rg', 'web1-os') },
-        },
-        dataDisks: [],
-      },
-      networkProfile: { networkInterfaces: [] },
-    },
-  });
-  fake.power.set(vm.toLowerCase(), 'running');
-  fake.reset();
-  return diskId('app-rg', 'web1-os');
-}
-
 describe('reading a managed disk', () => {
   it("reads a running VM's disk through a snapshot and a read SAS, and gives both back", async () => {
-    const data = pattern(3 * MiB, 5);
-    const id = await runningVm(data);
+    const data = diskPattern(3 * MiB, 5);
+    const id = await seedRunningVm(fake, 'eastus', 'app-rg', 'web1', data);
+    fake.reset();
     const access = new ArmDiskAccess('eastus', east, storage);
     const reader = await access.openRead(
       { region: 'eastus', container: MANAGED_DISK_CONTAINER, name: id },
@@ -192,8 +157,8 @@ describe('writing disks for a failover', () => {
 
   it('imports each written disk from a fixed VHD into a managed disk, then deletes the blob; a retry makes nothing new', async () => {
     const access = new ArmDiskAccess('westus', west, storage);
-    const os = pattern(2 * MiB, 1);
-    const data = pattern(4 * MiB, 2);
+    const os = diskPattern(2 * MiB, 1);
+    const data = diskPattern(4 * MiB, 2);
     const disks = await written(access, 'job-1', [
       ['data', 1, data],
       ['os', 0, os],
@@ -254,15 +219,15 @@ describe('writing disks for a failover', () => {
       'app-rg-asr',
       'web1',
       'job-2',
-      await written(access, 'job-2', [['os', 0, pattern(2 * MiB, 3)]]),
+      await written(access, 'job-2', [['os', 0, diskPattern(2 * MiB, 3)]]),
     );
     expect(next[0]!.blob.name).not.toBe(published[0]!.blob.name);
-    expectSameBytes(await fake.diskBytes(next[0]!.blob.name), pattern(2 * MiB, 3));
+    expectSameBytes(await fake.diskBytes(next[0]!.blob.name), diskPattern(2 * MiB, 3));
   });
 
   it('writes a valid fixed-VHD footer before the import', async () => {
     const access = new ArmDiskAccess('westus', west, storage);
-    const os = pattern(MiB, 9);
+    const os = diskPattern(MiB, 9);
     const [disk] = await written(access, 'job-footer', [['os', 0, os]]);
     // Keep the blob: the import fails, so the footer can be read back.
     fake.fault((r) => r.method === 'PUT', {
@@ -281,7 +246,7 @@ describe('writing disks for a failover', () => {
 
   it('refuses a disk whose size is not a whole number of MiB, importing nothing', async () => {
     const access = new ArmDiskAccess('westus', west, storage);
-    const [disk] = await written(access, 'job-odd', [['os', 0, pattern(MiB + 512, 4)]]);
+    const [disk] = await written(access, 'job-odd', [['os', 0, diskPattern(MiB + 512, 4)]]);
     const err = await caught(access.publish('app-rg-asr', 'web1', 'job-odd', [disk!]));
     expect(err.code).toBe('InvalidArgument');
     expect(err.message).toMatch(/MiB/);
@@ -291,7 +256,7 @@ describe('writing disks for a failover', () => {
   it('names the storage account when it is not in the subscription', async () => {
     fake.clear();
     const access = new ArmDiskAccess('westus', fakeArmStore(fake, 'westus').store, storage);
-    const [disk] = await written(access, 'job-acct', [['os', 0, pattern(MiB, 6)]]);
+    const [disk] = await written(access, 'job-acct', [['os', 0, diskPattern(MiB, 6)]]);
     const err = await caught(access.publish('app-rg-asr', 'web1', 'job-acct', [disk!]));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toContain('devstoreaccount1');
@@ -303,7 +268,7 @@ describe('writing disks for a failover', () => {
       'app-rg-asr',
       'web1',
       'job-del',
-      await written(access, 'job-del', [['os', 0, pattern(MiB, 7)]]),
+      await written(access, 'job-del', [['os', 0, diskPattern(MiB, 7)]]),
     );
     const id = published[0]!.blob.name;
     fake.reset();

@@ -14,6 +14,7 @@ import { syncDisk } from '../../../../orchestrations/reprotect/syncDisk.activiti
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
 import { CONTAINERS } from '../../../../shared/storageNames';
 import { uniqueName, useAzurite } from '../../../helpers/azurite';
+import { diskPattern, expectSameBytes, seedRunningVm } from '../../../helpers/armDisks';
 import { FakeArm } from '../../../helpers/fakeArm';
 
 const MiB = 1024 * 1024;
@@ -55,52 +56,14 @@ afterAll(async () => {
   await fake.close();
 });
 
-const diskId = (rg: string, name: string): string =>
-  `${S}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}`;
-
-function pattern(bytes: number, seed: number): Buffer {
-  const data = Buffer.alloc(bytes);
-  for (let i = 0; i < data.length; i += 512) data.writeUInt32BE((seed * 7919 + i) >>> 0, i);
-  return data;
-}
-
-function expectSameBytes(actual: Buffer, expected: Buffer): void {
-  expect(actual.length).toBe(expected.length);
-  expect(actual.equals(expected), 'the bytes differ').toBe(true);
-}
-
-/** A running VM `name` in `rg` of `region` on one OS disk holding `data`. */
-async function runningVm(region: string, rg: string, name: string, data: Buffer): Promise<string> {
-  await fake.seedDisk(region, rg, `${name}-os`, data, { osType: 'Linux' });
-  const vm = `${S}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
-  fake.seed(vm, {
-    location: region,
-    properties: {
-      hardwareProfile: { vmSize: 'Standard_B2s' },
-      storageProfile: {
-        osDisk: {
-          name: `${name}-os`,
-          osType: 'Linux',
-          createOption: 'Attach',
-          managedDisk: { id: diskId(rg, `${name}-os`) },
-        },
-        dataDisks: [],
-      },
-      networkProfile: { networkInterfaces: [] },
-    },
-  });
-  fake.power.set(vm.toLowerCase(), 'running');
-  return diskId(rg, `${name}-os`);
-}
-
 function snapshotsLeft(): string[] {
   return [...fake.resources.keys()].filter((k) => k.includes('/microsoft.compute/snapshots/'));
 }
 
 describe('disk activities in ARM mode', () => {
   it("enable's initial copy reads the running VM's managed disk through a snapshot, without the footer", async () => {
-    const data = Buffer.concat([pattern(2 * MiB, 1), Buffer.alloc(MiB), pattern(MiB, 2)]);
-    const id = await runningVm('eastus', 'app-rg', 'web1', data);
+    const data = Buffer.concat([diskPattern(2 * MiB, 1), Buffer.alloc(MiB), diskPattern(MiB, 2)]);
+    const id = await seedRunningVm(fake, 'eastus', 'app-rg', 'web1', data);
     const replica = replicas.getPageBlobClient('app-rg/web1/web1-os');
     await replica.create(data.length);
     fake.reset();
@@ -132,8 +95,8 @@ describe('disk activities in ARM mode', () => {
   });
 
   it("reprotect's hash sync reads the failed-over VM's managed disk and sends only what differs", async () => {
-    const data = pattern(4 * MiB, 3);
-    const id = await runningVm('westus', 'app-rg-asr', 'web2', data);
+    const data = diskPattern(4 * MiB, 3);
+    const id = await seedRunningVm(fake, 'westus', 'app-rg-asr', 'web2', data);
     // The replica back in eastus, seeded from the old disk: the same but for one 64 KiB block.
     const replica = replicas.getPageBlobClient('app-rg-asr/web2/web2-os');
     const old = Buffer.from(data);
