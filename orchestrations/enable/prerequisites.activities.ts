@@ -10,9 +10,9 @@ import { lastAgentGeneration } from '../../shared/agentConfig';
 import { TidemarkError } from '../../shared/errors';
 import { checkNotProtected } from '../../shared/jobs/enableRules';
 import { CONTAINERS } from '../../shared/storageNames';
+import { replicatedDisks } from '../../shared/workflows/replicatedDisks';
 import { enableServices } from './services.activities';
 import type { EnableReplicationInput, EnableSource } from './types';
-import { replicatedDisks } from '../../shared/workflows/replicatedDisks';
 
 /**
  * The newest generation the VM's agent was given (0 when none): in its agent config, or, after

@@ -12,11 +12,11 @@ import { checkClaimed } from '../../shared/jobs/claims';
 import { sameName } from '../../shared/fabric/names';
 import { effectivePolicy } from '../../shared/recoveryPoints/policy';
 import type { VirtualMachine } from '../../shared/fabric/types';
+import { replicatedDisk, replicatedDisks } from '../../shared/workflows/replicatedDisks';
 import { workflowServices } from '../../shared/workflows/services';
 import type { ClaimedRef } from '../claimedJob';
 import { agentConfigGeneration } from '../enable/prerequisites.activities';
 import type { ReprotectPlan, SeedDisk } from './types';
-import { replicatedDisk, replicatedDisks } from '../../shared/workflows/replicatedDisks';
 
 export function oppositeOf(direction: Direction): Direction {
   return direction === 'forward' ? 'reverse' : 'forward';

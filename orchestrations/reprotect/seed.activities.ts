@@ -5,7 +5,7 @@
  * comparison then sends only what differs. Idempotent: a replica already tagged with this generation
  * is kept.
  */
-import { RestError } from '@azure/storage-blob';
+import { type BlobGetPropertiesResponse, RestError } from '@azure/storage-blob';
 
 import { isTidemarkError } from '../../shared/errors';
 import type { DiskReader, VmDiskAccess } from '../../shared/fabric/diskAccess';
@@ -21,9 +21,10 @@ export interface SeedResult {
   empty: string[];
 }
 
-async function sizeOf(blob: DiskReader['blob']): Promise<number | undefined> {
+/** The blob's properties; undefined when it does not exist. */
+async function propertiesOf(blob: DiskReader['blob']): Promise<BlobGetPropertiesResponse | undefined> {
   try {
-    return (await blob.getProperties()).contentLength;
+    return await blob.getProperties();
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return undefined;
     throw err;
@@ -42,17 +43,14 @@ export async function seedReplicas(plan: ReprotectPlan): Promise<SeedResult> {
   for (const seedDisk of plan.seeds) {
     const { disk } = seedDisk;
     const replica = replicas.getPageBlobClient(replicaBlobName(reverse.resourceGroup, reverse.vm, disk.name));
-    const props = await replica.getProperties().catch((err: unknown) => {
-      if (err instanceof RestError && err.statusCode === 404) return undefined;
-      throw err;
-    });
+    const props = await propertiesOf(replica);
     if (props?.metadata?.generation === metadata.generation && props.contentLength === disk.sizeBytes) {
       (props.metadata.seeded === 'true' ? result.seeded : result.empty).push(disk.name);
       continue;
     }
     const reader = await openSeed(access, seedDisk, region, plan);
     try {
-      const seedSize = reader ? await sizeOf(reader.blob) : undefined;
+      const seedSize = reader ? (await propertiesOf(reader.blob))?.contentLength : undefined;
       // In Azure the old disk's blob is its bytes plus the VHD footer.
       if (reader && (seedSize === disk.sizeBytes || seedSize === disk.sizeBytes + VHD_FOOTER_BYTES)) {
         await copySnapshot(reader.blob, replica, disk.sizeBytes, serverCopyFits(reader.blob, replicas));

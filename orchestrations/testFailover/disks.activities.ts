@@ -2,9 +2,9 @@
  * "Creating the test disks": the recovery point asked for (newest, newest app-consistent, by id, or
  * as of a time with the journal replayed) materialized as the test VM's disks through the region's
  * disk access: locally new page blobs `{targetRg}/{vm}-test/{disk}` in the `disks` container, each
- * with its `lun` metadata so the test VM's agent serves them in order; in Azure managed disks. The replicas and their snapshots are only read: replication goes on.
- * Idempotent: a second run writes the same blobs again. A newest point pruned while it is copied is
- * picked again.
+ * with its `lun` metadata so the test VM's agent serves them in order; in Azure managed disks. The
+ * replicas and their snapshots are only read: replication goes on. Idempotent: a second run writes
+ * the same disks again. A newest point pruned while it is copied is picked again.
  */
 import { isTidemarkError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
@@ -24,7 +24,7 @@ const ATTEMPTS = 3;
 
 export async function createTestDisks(input: TestDisksInput, log: Logger): Promise<TestDisks> {
   const { ref, plan, choice } = input;
-  const { s } = await claimedServices(ref);
+  const { s, item } = await claimedServices(ref);
   const vmId = `${ref.resourceGroup}/${ref.vm}`;
   const access = s.fabric.diskAccess(plan.targetRegion);
   const target = await access.writeTarget(plan.targetResourceGroup, testVmName(ref.vm), ref.jobId);
@@ -44,13 +44,12 @@ export async function createTestDisks(input: TestDisksInput, log: Logger): Promi
       if (typeof choice !== 'string' || !isTidemarkError(err, 'NotFound') || attempt >= ATTEMPTS) throw err;
     }
   }
-  const item = await s.items.get(ref.resourceGroup, ref.vm);
   const disks = await access.publish(
     plan.targetResourceGroup,
     testVmName(ref.vm),
     ref.jobId,
     result.disks,
-    publishOptions(item?.disks),
+    publishOptions(item.disks),
   );
   log.info('Test disks created', { vm: vmId, point: result.point.id, disks: result.disks.length });
   return {

@@ -35,7 +35,7 @@ import type {
 } from '../diskAccess';
 import type { BlobRef } from '../types';
 import { vhdFooter, VHD_FOOTER_BYTES } from '../vhdFooter';
-import { PROVIDERS, parseResourceId, isIdOfType, resourceId } from './armIds';
+import { PROVIDERS, refFromId, resourceId } from './armIds';
 import type { ArmFabricStore } from './armFabricStore';
 import { MANAGED_DISK_CONTAINER } from './virtualMachines';
 
@@ -58,19 +58,20 @@ export function boundedName(base: string, suffix: string): string {
 }
 
 /** `{resourceGroup, name}` of a managed disk id; InvalidConfig for anything else (an unmanaged VHD). */
-function managedDiskOf(disk: BlobRef): { resourceGroup: string; name: string; id: string } {
-  const parsed = parseResourceId(disk.name);
-  if (!isIdOfType(parsed, PROVIDERS.disks) || parsed.children.length > 0) {
+function managedDiskOf(id: string): { resourceGroup: string; name: string } {
+  try {
+    return refFromId(id, PROVIDERS.disks, 'Disk');
+  } catch (err) {
     throw new TidemarkError(
       'InvalidConfig',
-      `Disk ${JSON.stringify(disk.name)} is not a managed disk; in Azure tidemark reads and writes managed disks only.`,
+      `Disk ${JSON.stringify(id)} is not a managed disk; in Azure tidemark reads and writes managed disks only.`,
       {
+        cause: err,
         hint: 'Convert the VM to managed disks (az vm convert), then enable replication again.',
-        details: { disk: disk.name },
+        details: { disk: id },
       },
     );
   }
-  return { resourceGroup: parsed.resourceGroup, name: parsed.name, id: disk.name };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -90,7 +91,8 @@ export class ArmDiskAccess implements VmDiskAccess {
   }
 
   async openRead(disk: BlobRef, reader: string): Promise<DiskReader> {
-    const { resourceGroup, name, id } = managedDiskOf(disk);
+    const id = disk.name;
+    const { resourceGroup, name } = managedDiskOf(id);
     const snapshotName = boundedName(`${name}-tmread`, shortHash(reader));
     const snapshot = await this.store.snapshots.create(this.store.region, resourceGroup, snapshotName, id, {
       incremental: true,
@@ -155,11 +157,7 @@ export class ArmDiskAccess implements VmDiskAccess {
 
   async delete(names: string[]): Promise<void> {
     for (const name of names) {
-      const { resourceGroup, name: disk } = managedDiskOf({
-        region: this.region,
-        container: MANAGED_DISK_CONTAINER,
-        name,
-      });
+      const { resourceGroup, name: disk } = managedDiskOf(name);
       await this.store.managedDisks.delete(resourceGroup, disk);
     }
   }

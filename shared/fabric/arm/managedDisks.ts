@@ -19,6 +19,7 @@ import { API_VERSIONS } from './apiVersions';
 import { idKey, parseResourceId, PROVIDERS, refFromId, resourceId } from './armIds';
 import type { ArmContext } from './armRecords';
 import type { ArmDisk } from './armTypes';
+import { isDiskOrSnapshotId } from './snapshots';
 
 const GiB = 1024 ** 3;
 /** Hosts a source blob may be read from over plain http: a local test server (Azurite). */
@@ -124,9 +125,7 @@ export class ManagedDisks {
     sizeBytes: number,
     options: ManagedDiskOptions = {},
   ): Promise<ManagedDisk> {
-    const parsed = parseResourceId(sourceResourceId);
-    const type = parsed?.type.toLowerCase();
-    if (!parsed || (type !== 'microsoft.compute/snapshots' && type !== PROVIDERS.disks.toLowerCase())) {
+    if (!isDiskOrSnapshotId(sourceResourceId)) {
       throw new TidemarkError(
         'InvalidArgument',
         `Disk ${name}: ${JSON.stringify(sourceResourceId)} is not the id of a managed snapshot or disk.`,
