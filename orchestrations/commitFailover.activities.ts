@@ -4,6 +4,7 @@
  */
 
 import { registerActivity } from './registerActivity';
+import { deleteEarlierDisks } from './commit/disks.activities';
 import { deleteAllPoints } from './commit/points.activities';
 import { checkCommitPrerequisites } from './commit/prerequisites.activities';
 import { releaseCommitted, stopSourceReplication } from './commit/replication.activities';
@@ -11,5 +12,6 @@ import { COMMIT_ACTIVITIES as A } from './commit/types';
 
 registerActivity(A.prerequisites, checkCommitPrerequisites);
 registerActivity(A.deletePoints, deleteAllPoints);
+registerActivity(A.deleteEarlierDisks, deleteEarlierDisks);
 registerActivity(A.stopReplication, stopSourceReplication);
 registerActivity(A.release, releaseCommitted);

@@ -7,7 +7,8 @@
  *   Prerequisites check ──▶ Deleting recovery points ──▶ Stopping replication from the source
  *   (claimed; was            (rows, snapshots, orphan      (delete the source VM's agent config;
  *    FailedOver; points;      snapshots, journal, under     source down: a warning) ──▶ item
- *    source reachable?)       the VM's lease)               FailoverCommitted ──▶ Succeeded
+ *    source reachable?)       the VM's lease; then the      FailoverCommitted ──▶ Succeeded
+ *                             disks earlier jobs left)
  *
  *   any step fails ──▶ step Failed ──▶ item back to FailedOver ──▶ job Failed
  */
@@ -20,6 +21,7 @@ import {
   COMMIT_ACTIVITIES as A,
   type CommitPlan,
   type CommitResult,
+  type DeletedDisks,
   type DeletedPoints,
   type StopReplicationOutcome,
 } from './commit/types';
@@ -45,7 +47,10 @@ export function* commitFailover(context: OrchestrationContext): StepBody<CommitR
 
   return yield* releaseOnFailure(job, ref, function* () {
     const plan = yield* job.step(PREREQUISITES, () => job.call<CommitPlan>(A.prerequisites, ref));
-    yield* job.step(DELETE_POINTS, () => job.call<DeletedPoints>(A.deletePoints, ref));
+    const disks = yield* job.step(DELETE_POINTS, function* () {
+      yield* job.call<DeletedPoints>(A.deletePoints, ref);
+      return yield* job.call<DeletedDisks>(A.deleteEarlierDisks, ref);
+    });
     yield* job.step(STOP_REPLICATION, function* () {
       const out = yield* job.call<StopReplicationOutcome>(A.stopReplication, { ref, plan });
       if (!out.deleted) {
@@ -56,7 +61,7 @@ export function* commitFailover(context: OrchestrationContext): StepBody<CommitR
       }
       yield* job.call<void>(A.release, ref);
     });
-    return job.succeed<CommitResult>({ deletedPoints: plan.points });
+    return job.succeed<CommitResult>({ deletedPoints: plan.points, deletedDisks: disks.disks.length });
   });
 }
 

@@ -17,6 +17,11 @@ export interface DeletedPoints {
   journalBlobs: number;
 }
 
+/** Disks earlier jobs made for the failed-over VM, deleted by commit (`blob.name`s: ids in Azure). */
+export interface DeletedDisks {
+  disks: string[];
+}
+
 export interface StopReplicationOutcome {
   /** Whether the agent config is gone (deleted now, or before). */
   deleted: boolean;
@@ -26,11 +31,14 @@ export interface StopReplicationOutcome {
 
 export interface CommitResult {
   deletedPoints: number;
+  /** Disks earlier jobs had made for the failed-over VM (none locally). */
+  deletedDisks: number;
 }
 
 export const COMMIT_ACTIVITIES = {
   prerequisites: 'commitPrerequisites',
   deletePoints: 'commitDeletePoints',
+  deleteEarlierDisks: 'commitDeleteEarlierDisks',
   stopReplication: 'commitStopReplication',
   release: 'commitRelease',
 } as const;

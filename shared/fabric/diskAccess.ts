@@ -4,7 +4,7 @@
  * disk: reading takes a snapshot and a read SAS on it (a running VM's disk can't be exported), and
  * new disks are written as blobs first, then imported (arm/armDiskAccess.ts). Enable replication and
  * reprotect read through `openRead`; failover and test failover write through `writeTarget` and
- * `publish`; test failover's cleanup deletes through `delete`.
+ * `publish`; test failover's cleanup and commit (earlier disks) delete through `delete`.
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 
@@ -62,6 +62,11 @@ export interface VmDiskAccess {
     disks: WrittenDisk[],
     options?: PublishOptions,
   ): Promise<PublishedDisk[]>;
+  /**
+   * Disks `publish` made for VM `resourceGroup/vm` that still exist but are not in `inUse` (the
+   * `blob.name`s the VM has now): what earlier jobs (a change of recovery point, a failed try) left.
+   */
+  leftBehind(resourceGroup: string, vm: string, inUse: readonly string[]): Promise<string[]>;
   /** Deletes disks `publish` made, by the `blob.name` it gave them; what is gone already is fine. */
   delete(names: string[]): Promise<void>;
 }
@@ -105,6 +110,11 @@ export class LocalDiskAccess implements VmDiskAccess {
         sizeBytes: d.sizeBytes,
         blob: { region: this.region, container: CONTAINERS.disks, name: d.blobName },
       }));
+  }
+
+  /** None: every job rewrites the VM's own blobs in place. */
+  async leftBehind(_resourceGroup?: string, _vm?: string, _inUse?: readonly string[]): Promise<string[]> {
+    return [];
   }
 
   async delete(names: string[]): Promise<void> {

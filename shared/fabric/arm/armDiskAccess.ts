@@ -33,9 +33,10 @@ import type {
   VmDiskAccess,
   WrittenDisk,
 } from '../diskAccess';
+import { nameKey } from '../names';
 import type { BlobRef } from '../types';
 import { vhdFooter, VHD_FOOTER_BYTES } from '../vhdFooter';
-import { PROVIDERS, refFromId, resourceId } from './armIds';
+import { idKey, PROVIDERS, refFromId, resourceId } from './armIds';
 import type { ArmFabricStore } from './armFabricStore';
 import { MANAGED_DISK_CONTAINER } from './virtualMachines';
 
@@ -153,6 +154,18 @@ export class ArmDiskAccess implements VmDiskAccess {
       }),
     );
     return published.sort((a, b) => a.lun - b.lun);
+  }
+
+  /** The group's managed disks tagged as made for the VM, but for those in use (ids match case-insensitively). */
+  async leftBehind(resourceGroup: string, vm: string, inUse: readonly string[]): Promise<string[]> {
+    const owner = nameKey(`${resourceGroup}/${vm}`);
+    const used = new Set(inUse.map(idKey));
+    return (await this.store.managedDisks.list(resourceGroup))
+      .filter((d) => {
+        const tag = d.tags?.[DISK_OF_TAG];
+        return tag !== undefined && nameKey(tag) === owner && !used.has(idKey(d.id));
+      })
+      .map((d) => d.id);
   }
 
   async delete(names: string[]): Promise<void> {

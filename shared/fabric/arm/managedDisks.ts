@@ -16,8 +16,8 @@ import { TidemarkError } from '../../errors';
 import { checkName } from '../names';
 import { checkRegion } from '../recordChecks';
 import { API_VERSIONS } from './apiVersions';
-import { idKey, parseResourceId, PROVIDERS, refFromId, resourceId } from './armIds';
-import type { ArmContext } from './armRecords';
+import { idKey, parseResourceId, PROVIDERS, refFromId, resourceGroupPath, resourceId } from './armIds';
+import { type ArmContext, inRegion } from './armRecords';
 import type { ArmDisk } from './armTypes';
 import { isDiskOrSnapshotId } from './snapshots';
 
@@ -35,6 +35,7 @@ export interface ManagedDisk {
   osType?: string;
   createOption?: string;
   source?: string;
+  tags?: Record<string, string>;
 }
 
 export interface ManagedDiskOptions {
@@ -64,6 +65,7 @@ function toManagedDisk(raw: ArmDisk, region: string): ManagedDisk {
     ...(p.creationData?.sourceUri || p.creationData?.sourceResourceId
       ? { source: p.creationData.sourceUri ?? p.creationData.sourceResourceId }
       : {}),
+    ...(raw.tags && Object.keys(raw.tags).length > 0 ? { tags: { ...raw.tags } } : {}),
   };
 }
 
@@ -81,6 +83,15 @@ export class ManagedDisks {
   async get(resourceGroup: string, name: string): Promise<ManagedDisk | undefined> {
     const raw = await this.ctx.client.get<ArmDisk>(this.#path(resourceGroup, name), API_VERSIONS.disks);
     return raw && toManagedDisk(raw, this.ctx.region);
+  }
+
+  /** The group's managed disks in this region; none when the group is gone. */
+  async list(resourceGroup: string): Promise<ManagedDisk[]> {
+    const raw = await this.ctx.client.list<ArmDisk>(
+      `${resourceGroupPath(this.ctx.subscriptionId, resourceGroup)}/providers/${PROVIDERS.disks}`,
+      API_VERSIONS.disks,
+    );
+    return (raw ?? []).filter((d) => inRegion(this.ctx, d)).map((d) => toManagedDisk(d, this.ctx.region));
   }
 
   /** A managed disk imported from the blob `sourceUri` (a fixed VHD) of `storageAccountId`. */

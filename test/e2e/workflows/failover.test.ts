@@ -248,7 +248,7 @@ describe.skipIf(tools.skip)(
       expect(job.kind).toBe('CommitFailover');
       expectStepsInOrder(job, COMMIT_STEP_NAMES);
       expect(job.steps.every((s) => s.warning === undefined)).toBe(true);
-      expect(job.result).toEqual({ deletedPoints: before });
+      expect(job.result).toEqual({ deletedPoints: before, deletedDisks: 0 });
 
       expect(await item()).toMatchObject({ state: 'FailoverCommitted', applyEnabled: false });
       expect((await item()).activeJob).toBeUndefined();

@@ -208,18 +208,25 @@ describe('commit orchestration', () => {
   const commitInput = { resourceGroup: 'shop-rg', vm: 'web1', direction: 'forward' };
   const plan = { vmId: 'shop-rg/web1', sourceRegion: 'eastus', points: 4, sourceReachable: true };
 
-  it('deletes the points, stops replication, releases, and reports how many points went', () => {
+  it('deletes the points and earlier disks, stops replication, releases, and reports what went', () => {
     const run = drive(commitFailover, commitInput, (name) =>
-      name === C.prerequisites ? ok(plan) : name === C.stopReplication ? ok({ deleted: true }) : ok({}),
+      name === C.prerequisites
+        ? ok(plan)
+        : name === C.stopReplication
+          ? ok({ deleted: true })
+          : name === C.deleteEarlierDisks
+            ? ok({ disks: ['/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/disks/d'] })
+            : ok({}),
     );
     expect(run.calls.map((c) => c.name)).toEqual([
       C.prerequisites,
       C.deletePoints,
+      C.deleteEarlierDisks,
       C.stopReplication,
       C.release,
     ]);
     expect(run.status.steps.map((s) => [s.name, s.state])).toEqual(COMMIT_STEPS.map((n) => [n, 'Succeeded']));
-    expect(run.value).toEqual({ deletedPoints: 4 });
+    expect(run.value).toEqual({ deletedPoints: 4, deletedDisks: 1 });
   });
 
   it('warns when the source region is down, and still commits', () => {
@@ -228,7 +235,9 @@ describe('commit orchestration', () => {
         ? ok({ ...plan, sourceReachable: false })
         : name === C.stopReplication
           ? ok({ deleted: false, reason: 'eastus does not answer' })
-          : ok({}),
+          : name === C.deleteEarlierDisks
+            ? ok({ disks: [] })
+            : ok({}),
     );
     expect(run.error).toBeUndefined();
     expect(run.status.steps[2]!.warning).toMatch(/could not be deleted \(eastus does not answer\)/);

@@ -3,7 +3,7 @@
  * Resource Manager with disk bytes in a real Azurite: a running VM's managed disk is read through a
  * snapshot and a read SAS that are given back afterwards; disks written for a failover become managed
  * disks imported from fixed VHDs (footer appended, import blob deleted), idempotently; a disk that is
- * not managed is refused; deletes go by id.
+ * not managed is refused; deletes go by id; the disks earlier jobs left behind are found by their tag.
  */
 import { createHash } from 'node:crypto';
 
@@ -260,6 +260,40 @@ describe('writing disks for a failover', () => {
     const err = await caught(access.publish('app-rg-asr', 'web1', 'job-acct', [disk!]));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toContain('devstoreaccount1');
+  });
+
+  it("finds the disks earlier jobs left behind for the VM: tagged for it, not in use, nobody else's", async () => {
+    const access = new ArmDiskAccess('westus', west, storage);
+    const first = await access.publish(
+      'app-rg-asr',
+      'web1',
+      'job-a',
+      await written(access, 'job-a', [['os', 0, diskPattern(MiB, 8)]]),
+    );
+    const second = await access.publish(
+      'app-rg-asr',
+      'web1',
+      'job-b',
+      await written(access, 'job-b', [['os', 0, diskPattern(MiB, 9)]]),
+    );
+    // Beside them: a disk of another VM whose name starts the same, and one tidemark did not make.
+    const tagged = (tag: string | undefined): Record<string, unknown> => ({
+      location: 'westus',
+      ...(tag ? { tags: { 'tidemark-disk-of': tag } } : {}),
+      properties: { creationData: { createOption: 'Empty' }, diskSizeGB: 1 },
+    });
+    fake.seed(diskId('app-rg-asr', 'web10-os-1234abcd'), tagged('app-rg-asr/web10'));
+    fake.seed(diskId('app-rg-asr', 'web1-scratch'), tagged(undefined));
+    const inUse = second.map((d) => d.blob.name.toUpperCase());
+    fake.reset();
+
+    expect(await access.leftBehind('APP-RG-ASR', 'Web1', inUse)).toEqual(first.map((d) => d.blob.name));
+    expect(fake.lines()).toEqual([
+      `GET ${S}/resourceGroups/APP-RG-ASR/providers/Microsoft.Compute/disks?${DISKS}`,
+    ]);
+    expect(await access.leftBehind('app-rg-asr', 'web1', [...inUse, first[0]!.blob.name])).toEqual([]);
+    // A group that is gone has nothing left behind.
+    expect(await access.leftBehind('gone-rg', 'web1', [])).toEqual([]);
   });
 
   it('deletes the disks it made by id; a disk already gone is fine', async () => {
