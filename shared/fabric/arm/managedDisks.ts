@@ -9,8 +9,9 @@
  *   Copy    from a managed snapshot or disk (`sourceResourceId`).
  *
  * Creating is idempotent: a disk that exists from the same source is returned as it is; one from
- * another source is a Conflict. Managed disks have whole-GiB sizes: `diskSizeGB` is `sizeBytes`
- * rounded up (ARM refuses a size below the source's).
+ * another source is a Conflict. An imported disk has the VHD's exact size (no `diskSizeGB` is sent,
+ * which would grow it to whole GiB); a copy gets `diskSizeGB`, `sizeBytes` rounded up (ARM refuses a
+ * size below the source's).
  */
 import { TidemarkError } from '../../errors';
 import { checkName } from '../names';
@@ -194,7 +195,9 @@ export class ManagedDisks {
       sku: { name: options.sku ?? DEFAULT_DISK_SKU },
       properties: {
         creationData: { ...source },
-        diskSizeGB: Math.ceil(sizeBytes / GiB),
+        // An import takes the VHD's own size, to the byte (a whole number of MiB); a size given
+        // here would grow the disk to whole GiB, and its replica would no longer match it.
+        ...(source.createOption === 'Import' ? {} : { diskSizeGB: Math.ceil(sizeBytes / GiB) }),
         ...(options.osType ? { osType: options.osType } : {}),
       },
     };

@@ -92,12 +92,11 @@ export class ArmVirtualMachines extends ArmCollection<VirtualMachine, ArmVirtual
 
   async #vmDisk(raw: ArmVmDisk, lun: number): Promise<VmDisk> {
     const id = raw.managedDisk?.id;
-    let sizeBytes = raw.diskSizeGB === undefined ? undefined : raw.diskSizeGB * GiB;
-    if (sizeBytes === undefined && id) {
-      const disk = await this.#disk(id);
-      const gb = disk?.properties?.diskSizeGB;
-      sizeBytes = disk?.properties?.diskSizeBytes ?? (gb === undefined ? undefined : gb * GiB);
-    }
+    // The VM shows whole GiB; a disk imported or uploaded from a VHD may be smaller (a whole number
+    // of MiB), and only the disk's own diskSizeBytes says so. Replicas must be the exact size.
+    const disk = id ? await this.#disk(id) : undefined;
+    const gb = raw.diskSizeGB ?? disk?.properties?.diskSizeGB;
+    const sizeBytes = disk?.properties?.diskSizeBytes ?? (gb === undefined ? undefined : gb * GiB);
     const blob: BlobRef =
       id || !raw.vhd?.uri
         ? { region: this.ctx.region, container: MANAGED_DISK_CONTAINER, name: id ?? '' }

@@ -191,10 +191,12 @@ describe('writing disks for a failover', () => {
           sourceUri: expect.stringContaining(`/${CONTAINERS.diskImports}/app-rg-asr/web1/`),
           storageAccountId: `${S}/resourceGroups/dr-rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
         },
-        diskSizeGB: 1,
         osType: 'Linux',
       },
     });
+    // The disk takes the VHD's exact size: a diskSizeGB would grow it to whole GiB.
+    expect((osPut.body as { properties: Record<string, unknown> }).properties.diskSizeGB).toBeUndefined();
+    expect(fake.view(published[0]!.blob.name)?.properties).toMatchObject({ diskSizeBytes: os.length });
     // Only the OS disk has an OS.
     const dataPut = puts.find((r) => r.path === published[1]!.blob.name)!;
     expect((dataPut.body as { properties: Record<string, unknown> }).properties.osType).toBeUndefined();

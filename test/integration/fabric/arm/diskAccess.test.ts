@@ -137,8 +137,8 @@ describe('import of a blob into a managed disk', () => {
       location: 'eastus',
       sku: { name: 'StandardSSD_LRS' },
       properties: {
+        // No diskSizeGB: the disk takes the VHD's exact size.
         creationData: { createOption: 'Import', sourceUri: blob.url, storageAccountId: accountId },
-        diskSizeGB: 1,
         osType: 'Linux',
       },
     });

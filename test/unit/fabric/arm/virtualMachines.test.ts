@@ -30,6 +30,11 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 
 const diskId = (name: string): string => `${G}/providers/Microsoft.Compute/disks/${name}`;
+/** Reading web1 reads its disks too: only a disk's diskSizeBytes is exact (the VM shows whole GiB). */
+const WEB1_DISK_READS = (): string[] => [
+  `GET ${diskId('web1-os')}?${DISKS}`,
+  `GET ${diskId('web1-data')}?${DISKS}`,
+];
 const vmPath = (name = 'web1'): string => `${G}/providers/Microsoft.Compute/virtualMachines/${name}`;
 const storageId = (): string =>
   `${S}/resourceGroups/dr-rg/providers/Microsoft.Storage/storageAccounts/tmtarget`;
@@ -66,24 +71,26 @@ async function caught(p: Promise<unknown>): Promise<TidemarkError> {
   return err;
 }
 
+/** web1's managed disks as ARM has them (imported earlier: diskSizeBytes exact, diskSizeGB whole). */
 async function seedDisks(): Promise<void> {
-  await store.managedDisks.createManagedDiskFromBlob(
-    'eastus',
-    'app-rg',
-    'web1-os',
-    'https://tmtarget.blob.core.windows.net/replicas/app-rg/web1/os.vhd',
-    storageId(),
-    4 * GiB,
-    { osType: 'Linux' },
-  );
-  await store.managedDisks.createManagedDiskFromBlob(
-    'eastus',
-    'app-rg',
-    'web1-data',
-    'https://tmtarget.blob.core.windows.net/replicas/app-rg/web1/data.vhd',
-    storageId(),
-    GiB,
-  );
+  for (const [name, bytes, osType] of [
+    ['web1-os', 4 * GiB, 'Linux'],
+    ['web1-data', GiB, undefined],
+  ] as const) {
+    fake.seed(diskId(name), {
+      location: 'eastus',
+      sku: { name: 'StandardSSD_LRS' },
+      properties: {
+        creationData: {
+          createOption: 'Import',
+          sourceUri: `https://tmtarget.blob.core.windows.net/x/${name}`,
+        },
+        diskSizeGB: Math.ceil(bytes / GiB),
+        diskSizeBytes: bytes,
+        ...(osType ? { osType } : {}),
+      },
+    });
+  }
 }
 
 beforeEach(() => {
@@ -113,7 +120,9 @@ describe('managed disks', () => {
       resourceGroup: 'app-rg',
       name: 'web1-os',
       region: 'eastus',
-      sizeBytes: 5 * GiB,
+      // Azure sizes the disk from the VHD; this fake has no bytes behind the URI to size it from
+      // (test/integration/fabric/arm/diskAccess.test.ts imports real VHDs).
+      sizeBytes: 0,
       osType: 'Linux',
       createOption: 'Import',
       source: uri,
@@ -129,7 +138,6 @@ describe('managed disks', () => {
       sku: { name: 'StandardSSD_LRS' },
       properties: {
         creationData: { createOption: 'Import', sourceUri: uri, storageAccountId: storageId() },
-        diskSizeGB: 5,
         osType: 'Linux',
       },
     });
@@ -212,9 +220,10 @@ describe('virtual machines', () => {
       `GET ${vmPath()}?$expand=instanceView&${COMPUTE}`,
       `GET ${diskId('web1-os')}?${DISKS}`,
       `PUT ${vmPath()}?${COMPUTE}`,
-      `GET /operations/3?${COMPUTE}`,
+      `GET /operations/1?${COMPUTE}`,
       `GET ${vmPath()}?${COMPUTE}`,
       `GET ${vmPath()}?$expand=instanceView&${COMPUTE}`,
+      ...WEB1_DISK_READS(),
     ]);
     expect(fake.requests[2]!.ifNoneMatch).toBe('*');
     expect(fake.requests[2]!.body).toEqual({
@@ -252,8 +261,9 @@ describe('virtual machines', () => {
     expect(vm.powerState).toBe('Stopped');
     expect(fake.lines().slice(5)).toEqual([
       `POST ${vmPath()}/powerOff?${COMPUTE}`,
-      `GET /operations/4?${COMPUTE}`,
+      `GET /operations/2?${COMPUTE}`,
       `GET ${vmPath()}?$expand=instanceView&${COMPUTE}`,
+      ...WEB1_DISK_READS(),
     ]);
   });
 
@@ -270,11 +280,13 @@ describe('virtual machines', () => {
       // Nothing else changed: no PUT, only the action, awaited.
       expect(fake.lines()).toEqual([
         `GET ${S}/resourceGroups/APP-RG/providers/Microsoft.Compute/virtualMachines/WEB1?$expand=instanceView&${COMPUTE}`,
+        ...WEB1_DISK_READS(),
         // The record as ARM spells it from here on.
         `GET ${vmPath('web1')}?$expand=instanceView&${COMPUTE}`,
         `POST ${vmPath('web1')}/${action}?${COMPUTE}`,
         expect.stringMatching(/^GET \/operations\/\d+\?/),
         `GET ${vmPath('web1')}?$expand=instanceView&${COMPUTE}`,
+        ...WEB1_DISK_READS(),
       ]);
       expect(vm?.etag).toBe(running.etag);
     }
@@ -287,6 +299,33 @@ describe('virtual machines', () => {
       fake.power.set(vmPath().toLowerCase(), code);
       expect((await store.virtualMachines.get('app-rg', 'web1'))?.powerState).toBe(state);
     }
+  });
+
+  it("sizes a disk by the disk's exact diskSizeBytes, not the whole GiB the VM shows", async () => {
+    const MiB = 1024 * 1024;
+    fake.seed(diskId('small-os'), {
+      location: 'eastus',
+      properties: { creationData: { createOption: 'Upload' }, diskSizeGB: 1, diskSizeBytes: 8 * MiB },
+    });
+    fake.seed(vmPath('small'), {
+      location: 'eastus',
+      properties: {
+        hardwareProfile: { vmSize: 'Standard_B1s' },
+        storageProfile: {
+          osDisk: {
+            name: 'small-os',
+            osType: 'Linux',
+            createOption: 'Attach',
+            diskSizeGB: 1,
+            managedDisk: { id: diskId('small-os') },
+          },
+          dataDisks: [],
+        },
+        networkProfile: { networkInterfaces: [] },
+      },
+    });
+    const vm = await store.virtualMachines.get('app-rg', 'small');
+    expect(vm?.disks.map((d) => [d.name, d.lun, d.sizeBytes])).toEqual([['small-os', 0, 8 * MiB]]);
   });
 
   it('awaits start, powerOff and deallocate called directly', async () => {
@@ -368,6 +407,7 @@ describe('virtual machines', () => {
     expect(fake.lines()).toEqual([
       `GET ${G}/providers/Microsoft.Compute/virtualMachines?${COMPUTE}`,
       `GET ${vmPath()}?$expand=instanceView&${COMPUTE}`,
+      ...WEB1_DISK_READS(),
     ]);
     fake.reset();
     expect(await store.virtualMachines.delete('app-rg', 'web1', { etag: vm.etag })).toBe(true);
