@@ -9,7 +9,6 @@ import { TidemarkError } from '../../shared/errors';
 import type { Direction } from '../../shared/direction';
 import { checkNotProtected } from '../../shared/jobs/enableRules';
 import { checkClaimed } from '../../shared/jobs/claims';
-import { sameName } from '../../shared/fabric/names';
 import { effectivePolicy } from '../../shared/recoveryPoints/policy';
 import type { VirtualMachine } from '../../shared/fabric/types';
 import { replicatedDisk, replicatedDisks } from '../../shared/workflows/replicatedDisks';
@@ -97,7 +96,7 @@ export async function reprotectPrerequisites(ref: ClaimedRef): Promise<Reprotect
   };
 }
 
-/** Each disk of the failed-over VM with the original VM's disk of the same name and size, if any. */
+/** Each disk of the failed-over VM with the original VM's disk of the same lun and size, if any. */
 async function seedsFor(
   vm: VirtualMachine,
   resourceGroup: string,
@@ -111,7 +110,9 @@ async function seedsFor(
     old = undefined; // The original region's fabric is unreachable: full copies.
   }
   return vm.disks.map((d) => {
-    const match = old?.disks.find((o) => sameName(o.name, d.name) && o.sizeBytes === d.sizeBytes);
+    // By lun: failover gave each disk the lun it had, but in Azure not its name (a managed disk of
+    // its own, named after the job). The hash sync makes any seed right; a good one saves the copy.
+    const match = old?.disks.find((o) => o.lun === d.lun && o.sizeBytes === d.sizeBytes);
     return {
       disk: replicatedDisk(d),
       ...(match ? { seedBlob: match.blob.name, seed: match.blob } : {}),

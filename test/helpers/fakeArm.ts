@@ -19,7 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 
 import type { Clock } from '../../shared/clock';
 import { ArmClient } from '../../shared/fabric/arm/armClient';
@@ -156,6 +156,16 @@ export class FakeArm {
   /** The data of a disk's or snapshot's backing blob (without the VHD footer). */
   diskBytes(id: string): Promise<Buffer> {
     return this.#disks.bytes(id);
+  }
+
+  /**
+   * A managed disk's backing page blob (its data, then the VHD footer): what the VM's guest writes
+   * to, for a test's mobility agent standing in for the one inside the VM.
+   */
+  diskBlob(id: string): PageBlobClient {
+    const blob = this.#disks.backingBlob(id);
+    if (!blob) throw new Error(`fake.diskBlob: ${id} has no bytes (no disk storage in its region).`);
+    return blob;
   }
 
   /** Answers the next `times` requests that match with `response` instead. */
