@@ -58,6 +58,18 @@ export function boundedName(base: string, suffix: string): string {
   return `${base.slice(0, room).replace(/[.-]+$/, '')}-${suffix}`;
 }
 
+/**
+ * The managed disk a job makes for disk `disk` of VM `vm`: `{vm}-{disk}-{job hash}`, where a disk
+ * already named `{vm}-…` is not prefixed again and the job hash of an earlier trip is dropped, so a
+ * failback of a failover (whose disks were named that way) gives `web1-os-{hash}`, not a name that
+ * grows with every trip.
+ */
+export function madeDiskName(vm: string, disk: string, tag: string): string {
+  const base = disk.replace(/-[0-9a-f]{8}$/, '');
+  const named = base.toLowerCase().startsWith(`${vm.toLowerCase()}-`) ? base : `${vm}-${base}`;
+  return boundedName(named, shortHash(tag));
+}
+
 /** `{resourceGroup, name}` of a managed disk id; InvalidConfig for anything else (an unmanaged VHD). */
 function managedDiskOf(id: string): { resourceGroup: string; name: string } {
   try {
@@ -134,7 +146,7 @@ export class ArmDiskAccess implements VmDiskAccess {
         const managed = await this.store.createManagedDiskFromBlob(
           this.store.region,
           resourceGroup,
-          boundedName(`${vm}-${d.name}`, shortHash(tag)),
+          madeDiskName(vm, d.name, tag),
           blob.url,
           accountId,
           d.sizeBytes,

@@ -326,6 +326,11 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
     });
     expect(failback.result).toMatchObject({ targetVm: { region: 'eastus', resourceGroup: RG, name: VM } });
     const restored = await vmHolds(east, RG, VM, back, 'failback');
+    // Named like the disks they replace, with the failback job's hash: names do not grow per trip.
+    expect(restored.ids.map((id) => id.split('/').at(-1))).toEqual([
+      expect.stringMatching(/^web1-os-[0-9a-f]{8}$/),
+      expect.stringMatching(/^web1-data-[0-9a-f]{8}$/),
+    ]);
     expect(restored.vm.powerState).toBe('Running');
     expect((await west.virtualMachines.get(TARGET_RG, VM))?.powerState).toBe('Stopped');
     await westAgent.stop();

@@ -11,7 +11,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { isTidemarkError, TidemarkError } from '../../../../shared/errors';
-import { ArmDiskAccess, boundedName } from '../../../../shared/fabric/arm/armDiskAccess';
+import { ArmDiskAccess, boundedName, madeDiskName } from '../../../../shared/fabric/arm/armDiskAccess';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
 import type { WrittenDisk } from '../../../../shared/fabric/diskAccess';
@@ -78,6 +78,23 @@ async function caught(p: Promise<unknown>): Promise<TidemarkError> {
   if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
   return err;
 }
+
+describe('names of the disks a job makes', () => {
+  it('prefixes the VM once and keeps one job hash, however many trips the disk makes', () => {
+    const forward = madeDiskName('web1', 'os', 'failover-1');
+    expect(forward).toBe(`web1-os-${sha8('failover-1')}`);
+    expect(madeDiskName('web1', 'web1-os', 'failover-1')).toBe(forward);
+    // Failback of that disk, then failover again: one hash, the newest job's.
+    const back = madeDiskName('web1', forward, 'failback-2');
+    expect(back).toBe(`web1-os-${sha8('failback-2')}`);
+    expect(madeDiskName('WEB1', back, 'failover-3')).toBe(`web1-os-${sha8('failover-3')}`);
+    // A test VM's disks carry its own name; a long name stays within Azure's 80 characters.
+    expect(madeDiskName('web1-test', 'web1-os', 't')).toBe(`web1-test-web1-os-${sha8('t')}`);
+    const long = madeDiskName('vm', `${'d'.repeat(100)}`, 'j');
+    expect(long.length).toBe(80);
+    expect(long).toMatch(/^vm-d+-[0-9a-f]{8}$/);
+  });
+});
 
 describe('reading a managed disk', () => {
   it("reads a running VM's disk through a snapshot and a read SAS, and gives both back", async () => {
