@@ -8,7 +8,8 @@
  * enable (initial copy through a snapshot) → writes → points → test failover (disks imported into
  * managed disks) → cleanup (disks, VM, NIC gone) → failover → change of point (new disks) → commit
  * (the earlier disks deleted, nobody else's) → reprotect (the failed-over VM's disks read through a
- * snapshot; only what differs travels) → writes in westus → failback onto the original VM → commit.
+ * snapshot; only what differs travels) → writes in westus → failback onto the original VM → commit
+ * → reprotect forward again → disable.
  * Every failed-over disk is compared byte for byte with what was written up to its point.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
@@ -203,7 +204,7 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
   const snapshotsLeft = (): string[] =>
     [...fake.resources.keys()].filter((k) => k.includes('/microsoft.compute/snapshots/'));
 
-  it('enables, tests failover, fails over, changes the point, commits, reprotects and fails back', async () => {
+  it('enables, tests failover, fails over, changes the point, commits, reprotects, fails back and disables', async () => {
     // The source VM: an ARM VM on two managed disks that already hold data, in a VNet.
     const model: Model = { os: diskPattern(SIZES.os, 1), data: diskPattern(SIZES.data, 2) };
     await east.resourceGroups.put({ name: RG, region: 'eastus' });
@@ -337,6 +338,38 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
     await run(`vms/${TARGET_RG}/${VM}/commit-failover`);
     expect(originalDisks.every(exists)).toBe(true);
     expect(restored.ids.every(exists)).toBe(true);
+
+    // Reprotect forward again: the original VM, on its new disks, replicates to westus once more.
+    const eastAgain = await startAgent(east, RG, eastConn);
+    const forward = await run(`vms/${TARGET_RG}/${VM}/reprotect`);
+    expect(forward.result).toMatchObject({
+      protectedItem: { resourceGroup: RG, vm: VM, region: 'eastus' },
+      direction: 'forward',
+    });
+    await write(eastAgain, 'os', 7 * MiB, 64 * KiB, 0x41, back);
+    await converged(westConn, RG, back);
+    // The API lists both VMs from Resource Manager, with the one protected now.
+    const listed = (await api('GET', 'vms')).body.vms as {
+      resourceGroup: string;
+      name: string;
+      protection: { state: string } | null;
+    }[];
+    const web1s = listed.filter((v) => v.name === VM);
+    expect(web1s.map((v) => [v.resourceGroup, v.protection?.state ?? null]).sort()).toEqual([
+      [RG, 'Protected'],
+      [TARGET_RG, null],
+    ]);
+
+    // Disable: the item and its replicas go; both VMs and their disks stay.
+    await run(`vms/${RG}/${VM}/disable-replication`);
+    expect(await items.get(RG, VM)).toBeUndefined();
+    const replicasLeft: string[] = [];
+    const replicas = BlobServiceClient.fromConnectionString(westConn).getContainerClient(CONTAINERS.replicas);
+    for await (const b of replicas.listBlobsFlat({ prefix: `${RG}/${VM}/` })) replicasLeft.push(b.name);
+    expect(replicasLeft).toEqual([]);
+    expect((await east.virtualMachines.get(RG, VM))?.powerState).toBe('Running');
+    expect(await west.virtualMachines.get(TARGET_RG, VM)).toBeDefined();
+    expect([...restored.ids, ...second.ids].every(exists)).toBe(true);
     expect(snapshotsLeft()).toEqual([]);
   }, 400_000);
 });
