@@ -267,7 +267,30 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
     await converged(westConn, RG, model);
 
     // Test failover at p1: a test VM on managed disks imported from the point; cleanup removes them.
+    // Resource Manager throttles the first two disk imports and fails a VM write once: the job
+    // retries them and succeeds.
+    const isDiskPut = (r: { method: string; path: string }): boolean =>
+      r.method === 'PUT' && /\/providers\/Microsoft\.Compute\/disks\//i.test(r.path);
+    fake.fault(
+      isDiskPut,
+      {
+        status: 429,
+        headers: { 'Retry-After': '1' },
+        body: { error: { code: 'TooManyRequests', message: 'The request is being throttled.' } },
+      },
+      2,
+    );
+    fake.fault((r) => r.method === 'PUT' && /\/virtualMachines\//i.test(r.path), {
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'Try again.' } },
+    });
+    fake.reset();
     await run(`vms/${RG}/${VM}/test-failover`, { recoveryPoint: { id: p1.id } });
+    const diskPuts = fake.requests.filter(isDiskPut);
+    expect(diskPuts.length).toBe(4); // two disks, two of their PUTs throttled
+    expect(
+      fake.requests.filter((r) => r.method === 'PUT' && /\/virtualMachines\//i.test(r.path)).length,
+    ).toBe(2);
     const testRecord = (await items.get(RG, VM))!.testFailover!;
     const tested = await vmHolds(
       west,
