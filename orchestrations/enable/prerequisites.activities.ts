@@ -1,6 +1,7 @@
 /**
  * "Prerequisites check": the VM exists in the source region and is running (Site Recovery can't
- * enable a stopped VM: its agent must be up), and it is not already protected. Decides the new
+ * enable a stopped VM: its agent must be up), it is not already protected, and the fabric can read
+ * and fail over each of its disks (in Azure: managed, a whole number of MiB). Decides the new
  * replication generation: one above any the VM had (its protected item, its agent config). Reads
  * only, so running it twice is harmless.
  */
@@ -55,6 +56,8 @@ export async function checkPrerequisites(input: EnableReplicationInput): Promise
   }
   const item = await s.items.get(vm.resourceGroup, vm.name);
   checkNotProtected(item);
+  const access = s.fabric.diskAccess(vm.region);
+  for (const disk of vm.disks) access.checkReplicable(disk, id);
   const nicName = vm.nics[0];
   const nic = nicName
     ? await s.fabric.store(vm.region).networkInterfaces.get(vm.resourceGroup, nicName)

@@ -10,7 +10,7 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 
 import { CONTAINERS } from '../storageNames';
 import { vmDiskPrefix } from '../vmDisks';
-import type { BlobRef } from './types';
+import type { BlobRef, VmDisk } from './types';
 
 export interface DiskReader {
   /** The disk's bytes. In Azure the blob may be 512 bytes longer (the VHD footer): read `sizeBytes`. */
@@ -48,6 +48,11 @@ export interface PublishOptions {
 export interface VmDiskAccess {
   readonly region: string;
   /**
+   * Refuses, before replication starts, a disk of VM `vmId` this fabric could not read or fail over
+   * (in Azure: a disk that is not managed, or not a whole number of MiB). Reads nothing.
+   */
+  checkReplicable(disk: VmDisk, vmId: string): void;
+  /**
    * Read access to a disk as a VM record (or a protected item) names it. `reader` names the one who
    * reads (a job, a generation), so a retry of the same reader finds what its first try took.
    */
@@ -82,6 +87,9 @@ export class LocalDiskAccess implements VmDiskAccess {
     readonly region: string,
     private readonly disks: ContainerClient,
   ) {}
+
+  /** Any page blob of the region's `disks` container can be read and written in place. */
+  checkReplicable(_disk?: VmDisk, _vmId?: string): void {}
 
   async openRead(disk: BlobRef, _reader?: string): Promise<DiskReader> {
     return { blob: this.disks.getPageBlobClient(disk.name), close: async () => {} };

@@ -108,7 +108,7 @@ function mib(n: number): string {
 }
 
 /** Why `dataBytes` cannot be the data of a fixed VHD Azure imports, naming the nearest valid sizes. */
-function dataSizeProblem(dataBytes: number): string | undefined {
+export function dataSizeProblem(dataBytes: number): string | undefined {
   if (!Number.isSafeInteger(dataBytes) || dataBytes <= 0) {
     return `${dataBytes} is not a positive whole number of bytes; the smallest valid size is ${mib(1)}`;
   }

@@ -34,8 +34,8 @@ import type {
   WrittenDisk,
 } from '../diskAccess';
 import { nameKey } from '../names';
-import type { BlobRef } from '../types';
-import { vhdFooter, VHD_FOOTER_BYTES } from '../vhdFooter';
+import type { BlobRef, VmDisk } from '../types';
+import { dataSizeProblem, vhdFooter, VHD_FOOTER_BYTES } from '../vhdFooter';
 import { idKey, PROVIDERS, refFromId, resourceId } from './armIds';
 import type { ArmFabricStore } from './armFabricStore';
 import { MANAGED_DISK_CONTAINER } from './virtualMachines';
@@ -101,6 +101,22 @@ export class ArmDiskAccess implements VmDiskAccess {
     storage: BlobServiceClient,
   ) {
     this.#imports = storage.getContainerClient(CONTAINERS.diskImports);
+  }
+
+  /** A managed disk (read through snapshots) of a whole number of MiB (failover imports a fixed VHD). */
+  checkReplicable(disk: VmDisk, vmId: string): void {
+    managedDiskOf(disk.blob.name);
+    const problem = dataSizeProblem(disk.sizeBytes);
+    if (problem) {
+      throw new TidemarkError(
+        'InvalidConfig',
+        `Disk ${disk.name} of VM ${vmId} can't be failed over: Azure imports a disk from a fixed VHD whose data is a whole number of MiB, and ${problem}.`,
+        {
+          hint: `Resize disk ${disk.name} to a whole number of GiB (az disk update --size-gb), then enable replication again.`,
+          details: { disk: disk.blob.name, sizeBytes: disk.sizeBytes },
+        },
+      );
+    }
   }
 
   async openRead(disk: BlobRef, reader: string): Promise<DiskReader> {

@@ -4,12 +4,14 @@
  * the function app in Azure is: enable replication's initial copy reads a running VM's managed disk
  * through a snapshot (only the disk's bytes, not the VHD footer after them), and reprotect's hash
  * sync reads the failed-over VM's disk the same way, sending only what differs. Each gives the
- * snapshot back.
+ * snapshot back. Enable's prerequisites refuse, up front, a disk that could not be failed over.
  */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { copyDisk } from '../../../../orchestrations/enable/copyDisk.activities';
+import { checkPrerequisites } from '../../../../orchestrations/enable/prerequisites.activities';
+import { isTidemarkError, TidemarkError } from '../../../../shared/errors';
 import { syncDisk } from '../../../../orchestrations/reprotect/syncDisk.activities';
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
 import { CONTAINERS } from '../../../../shared/storageNames';
@@ -58,6 +60,15 @@ afterAll(async () => {
 
 function snapshotsLeft(): string[] {
   return [...fake.resources.keys()].filter((k) => k.includes('/microsoft.compute/snapshots/'));
+}
+
+async function refusal(p: Promise<unknown>): Promise<TidemarkError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isTidemarkError(err)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
+  return err;
 }
 
 describe('disk activities in ARM mode', () => {
@@ -119,5 +130,46 @@ describe('disk activities in ARM mode', () => {
     expect(result.sentBytes).toBe(64 * 1024);
     expect(result.comparedBytes).toBe(data.length);
     expect(snapshotsLeft()).toEqual([]);
+  });
+});
+
+describe("enable's prerequisites in ARM mode", () => {
+  /** A running VM whose OS disk is `disk` (a managed disk's id, or an unmanaged VHD). */
+  function seedVm(name: string, disk: Record<string, unknown>): void {
+    fake.seed(`${S}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/${name}`, {
+      location: 'eastus',
+      properties: {
+        hardwareProfile: { vmSize: 'Standard_B2s' },
+        storageProfile: {
+          osDisk: { name: `${name}-os`, osType: 'Linux', createOption: 'Attach', diskSizeGB: 1, ...disk },
+          dataDisks: [],
+        },
+        networkProfile: { networkInterfaces: [] },
+      },
+    });
+  }
+
+  it('refuses a disk that could not be failed over: not a whole number of MiB', async () => {
+    // A disk uploaded from a VHD of 1 MiB + 512 bytes (Azure sizes the VM's view to whole GiB).
+    const disk = `${S}/resourceGroups/app-rg/providers/Microsoft.Compute/disks/odd1-os`;
+    fake.seed(disk, {
+      location: 'eastus',
+      properties: { creationData: { createOption: 'Upload' }, diskSizeGB: 1, diskSizeBytes: MiB + 512 },
+    });
+    seedVm('odd1', { managedDisk: { id: disk } });
+    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'odd1' }));
+    expect(err.code).toBe('InvalidConfig');
+    expect(err.message).toBe(
+      "Disk odd1-os of VM app-rg/odd1 can't be failed over: Azure imports a disk from a fixed VHD whose data is a whole number of MiB, and 1049088 bytes is not a whole number of MiB; the nearest valid sizes are 1 MiB (1048576 bytes) and 2 MiB (2097152 bytes).",
+    );
+    expect(err.hint).toMatch(/az disk update --size-gb/);
+  });
+
+  it('refuses an unmanaged disk (a VHD in a storage account)', async () => {
+    seedVm('classic1', { vhd: { uri: 'https://classicstore.blob.core.windows.net/vhds/classic1-os.vhd' } });
+    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'classic1' }));
+    expect(err.code).toBe('InvalidConfig');
+    expect(err.message).toMatch(/is not a managed disk/);
+    expect(err.hint).toMatch(/az vm convert/);
   });
 });
