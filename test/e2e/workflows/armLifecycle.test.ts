@@ -12,7 +12,7 @@
  * → reprotect forward again → disable.
  * Every failed-over disk is compared byte for byte with what was written up to its point.
  */
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ArmFabricStore } from '../../../shared/fabric/arm/armFabricStore';
@@ -21,6 +21,7 @@ import type { Job } from '../../../shared/jobs/types';
 import { TableProtectedItemStore } from '../../../shared/protectedItems';
 import { CONTAINERS } from '../../../shared/storageNames';
 import { diskPattern } from '../../helpers/armDisks';
+import { armModeSettings, seedSourceVm, useRegionStorage } from '../../helpers/armEnvironment';
 import { startArmVmAgent, type ArmVmAgent } from '../../helpers/armVmAgent';
 import { FakeArm, fakeArmStore } from '../../helpers/fakeArm';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
@@ -48,41 +49,20 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
   let west: ArmFabricStore;
   let items: TableProtectedItemStore;
   const agents: ArmVmAgent[] = [];
-  const S = (): string => `/subscriptions/${fake.subscriptionId}`;
 
   beforeAll(async () => {
     fake = await FakeArm.start();
     fake.requireToken = true;
     stack = await startTidemarkStack({
-      TIDEMARK_FABRIC: 'arm',
-      AZURE_SUBSCRIPTION_ID: fake.subscriptionId,
-      TIDEMARK_ARM_ENDPOINT: fake.url,
-      IDENTITY_ENDPOINT: `${fake.url}/msi/token`,
-      IDENTITY_HEADER: fake.identityHeader,
+      ...armModeSettings(fake),
       TIDEMARK_AGENT_HEARTBEAT_MS: '1000',
       // The test cuts the points it wants.
       TIDEMARK_RECOVERY_POINT_SCHEDULE: '0 0 0 1 1 *',
     });
-    // Each region's managed disks keep their bytes in that region's storage.
-    for (const [region, conn] of [
-      ['eastus', stack.source.connectionString],
-      ['westus', stack.target.connectionString],
-    ] as const) {
-      const c: ContainerClient = BlobServiceClient.fromConnectionString(conn).getContainerClient('arm-disks');
-      await c.createIfNotExists();
-      fake.useDiskStorage(region, c);
-      // Disks made in a region are imported from blobs of its storage account.
-      fake.seed(
-        `${S()}/resourceGroups/tm-${region}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-        {
-          location: region,
-          kind: 'StorageV2',
-          sku: { name: 'Standard_LRS' },
-          properties: {},
-        },
-      );
-      fake.seed(`${S()}/resourceGroups/tm-${region}`, { location: region });
-    }
+    await useRegionStorage(fake, {
+      eastus: stack.source.connectionString,
+      westus: stack.target.connectionString,
+    });
     east = fakeArmStore(fake, 'eastus').store;
     west = fakeArmStore(fake, 'westus').store;
     items = TableProtectedItemStore.fromConnectionString(stack.target.connectionString);
@@ -207,39 +187,14 @@ describe.skipIf(tools.skip)(`a VM's whole DR life on the ARM fabric${tools.note}
   it('enables, tests failover, fails over, changes the point, commits, reprotects, fails back and disables', async () => {
     // The source VM: an ARM VM on two managed disks that already hold data, in a VNet.
     const model: Model = { os: diskPattern(SIZES.os, 1), data: diskPattern(SIZES.data, 2) };
-    await east.resourceGroups.put({ name: RG, region: 'eastus' });
-    await east.virtualNetworks.put({
-      resourceGroup: RG,
-      name: 'shop-vnet',
-      region: 'eastus',
-      addressSpace: ['10.1.0.0/16'],
-      subnets: [{ name: 'app', addressPrefix: '10.1.1.0/24' }],
-    });
-    await east.networkInterfaces.put({
-      resourceGroup: RG,
-      name: `${VM}-nic`,
-      region: 'eastus',
-      subnet: { resourceGroup: RG, vnet: 'shop-vnet', subnet: 'app' },
-      privateIp: '10.1.1.4',
-    });
-    await fake.seedDisk('eastus', RG, DISK_NAMES.os, model.os, { osType: 'Linux' });
-    await fake.seedDisk('eastus', RG, DISK_NAMES.data, model.data);
-    const diskId = (name: string): string => fake.id(RG, 'Microsoft.Compute/disks', name);
-    await east.virtualMachines.put({
+    const originalDisks = await seedSourceVm(fake, east, {
       resourceGroup: RG,
       name: VM,
-      region: 'eastus',
-      size: 'Standard_B2s',
-      powerState: 'Running',
-      nics: [`${VM}-nic`],
-      disks: (['os', 'data'] as const).map((d, lun) => ({
-        name: DISK_NAMES[d],
-        lun,
-        sizeBytes: SIZES[d],
-        blob: { region: 'eastus', container: MANAGED_DISK_CONTAINER, name: diskId(DISK_NAMES[d]) },
-      })),
+      disks: [
+        { name: DISK_NAMES.os, data: model.os },
+        { name: DISK_NAMES.data, data: model.data },
+      ],
     });
-    const originalDisks = [diskId(DISK_NAMES.os), diskId(DISK_NAMES.data)];
     const source = await startAgent(east, RG, stack.source.connectionString);
     const eastConn = stack.source.connectionString;
     const westConn = stack.target.connectionString;

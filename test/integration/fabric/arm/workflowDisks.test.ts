@@ -157,7 +157,7 @@ describe("enable's prerequisites in ARM mode", () => {
       properties: { creationData: { createOption: 'Upload' }, diskSizeGB: 1, diskSizeBytes: MiB + 512 },
     });
     seedVm('odd1', { managedDisk: { id: disk } });
-    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'odd1' }));
+    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'odd1', overrides: {} }));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toBe(
       "Disk odd1-os of VM app-rg/odd1 can't be failed over: Azure imports a disk from a fixed VHD whose data is a whole number of MiB, and 1049088 bytes is not a whole number of MiB; the nearest valid sizes are 1 MiB (1048576 bytes) and 2 MiB (2097152 bytes).",
@@ -167,7 +167,7 @@ describe("enable's prerequisites in ARM mode", () => {
 
   it('refuses an unmanaged disk (a VHD in a storage account)', async () => {
     seedVm('classic1', { vhd: { uri: 'https://classicstore.blob.core.windows.net/vhds/classic1-os.vhd' } });
-    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'classic1' }));
+    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'classic1', overrides: {} }));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toMatch(/is not a managed disk/);
     expect(err.hint).toMatch(/az vm convert/);
