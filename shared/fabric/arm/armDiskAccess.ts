@@ -59,15 +59,16 @@ export function boundedName(base: string, suffix: string): string {
 }
 
 /**
- * The managed disk a job makes for disk `disk` of VM `vm`: `{vm}-{disk}-{job hash}`, where a disk
- * already named `{vm}-…` is not prefixed again and the job hash of an earlier trip is dropped, so a
- * failback of a failover (whose disks were named that way) gives `web1-os-{hash}`, not a name that
- * grows with every trip.
+ * The managed disk a job makes for disk `disk` of VM `vm`: `{vm}-{disk}-{hash}`, where a disk already
+ * named `{vm}-…` is not prefixed again and the hash of an earlier trip is dropped, so a failback of a
+ * failover (whose disks were named that way) gives `web1-os-{hash}`, not a name that grows with every
+ * trip. The hash is of the job and the disk's full name, so two disks whose names differ only in such
+ * a suffix still get two names.
  */
 export function madeDiskName(vm: string, disk: string, tag: string): string {
   const base = disk.replace(/-[0-9a-f]{8}$/, '');
   const named = base.toLowerCase().startsWith(`${vm.toLowerCase()}-`) ? base : `${vm}-${base}`;
-  return boundedName(named, shortHash(tag));
+  return boundedName(named, shortHash(`${tag}\n${disk}`));
 }
 
 /** `{resourceGroup, name}` of a managed disk id; InvalidConfig for anything else (an unmanaged VHD). */

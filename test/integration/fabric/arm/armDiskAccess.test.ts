@@ -80,17 +80,20 @@ async function caught(p: Promise<unknown>): Promise<TidemarkError> {
 }
 
 describe('names of the disks a job makes', () => {
-  it('prefixes the VM once and keeps one job hash, however many trips the disk makes', () => {
+  it('prefixes the VM once and keeps one hash, however many trips the disk makes', () => {
+    const hash = (tag: string, disk: string): string => sha8(`${tag}\n${disk}`);
     const forward = madeDiskName('web1', 'os', 'failover-1');
-    expect(forward).toBe(`web1-os-${sha8('failover-1')}`);
-    expect(madeDiskName('web1', 'web1-os', 'failover-1')).toBe(forward);
+    expect(forward).toBe(`web1-os-${hash('failover-1', 'os')}`);
+    expect(madeDiskName('web1', 'web1-os', 'failover-1')).toMatch(/^web1-os-[0-9a-f]{8}$/);
     // Failback of that disk, then failover again: one hash, the newest job's.
     const back = madeDiskName('web1', forward, 'failback-2');
-    expect(back).toBe(`web1-os-${sha8('failback-2')}`);
-    expect(madeDiskName('WEB1', back, 'failover-3')).toBe(`web1-os-${sha8('failover-3')}`);
+    expect(back).toBe(`web1-os-${hash('failback-2', forward)}`);
+    expect(madeDiskName('WEB1', back, 'failover-3')).toBe(`web1-os-${hash('failover-3', back)}`);
+    // Two disks whose names differ only in such a suffix still get two names.
+    expect(madeDiskName('web1', 'data-00000001', 'j')).not.toBe(madeDiskName('web1', 'data-00000002', 'j'));
     // A test VM's disks carry its own name; a long name stays within Azure's 80 characters.
-    expect(madeDiskName('web1-test', 'web1-os', 't')).toBe(`web1-test-web1-os-${sha8('t')}`);
-    const long = madeDiskName('vm', `${'d'.repeat(100)}`, 'j');
+    expect(madeDiskName('web1-test', 'web1-os', 't')).toBe(`web1-test-web1-os-${hash('t', 'web1-os')}`);
+    const long = madeDiskName('vm', 'd'.repeat(100), 'j');
     expect(long.length).toBe(80);
     expect(long).toMatch(/^vm-d+-[0-9a-f]{8}$/);
   });
