@@ -1,7 +1,7 @@
 /**
  * The workflow stack with the host as a child process that a test can SIGKILL and start again on the
  * same task hub, data folder and settings (test/helpers/hostProcess.ts): two Azurites and a VM runner
- * per region stay in the test process. The app runs from a copy of the repository's folder whose
+ * per region (none in ARM mode, whose VMs the test runs) stay in the test process. The app runs from a copy of the repository's folder whose
  * host.json has short queue visibility timeouts, so the messages a killed host held come back within
  * seconds instead of Azure's 5 minutes; dist/ and node_modules are the repository's own (symlinked).
  */
@@ -58,7 +58,14 @@ function appCopy(): string {
   return dir;
 }
 
-export async function startCrashableStack(): Promise<CrashableStack> {
+export interface CrashableStackOptions {
+  /** More app settings (ARM mode's, for one). */
+  settings?: Record<string, string>;
+  /** Whether a VM runner per region starts agents for the local fabric's VMs (default true). */
+  vmRunners?: boolean;
+}
+
+export async function startCrashableStack(options: CrashableStackOptions = {}): Promise<CrashableStack> {
   const [source, target] = await Promise.all([
     startAzurite({ name: 'eastus' }),
     startAzurite({ name: 'westus' }),
@@ -78,6 +85,7 @@ export async function startCrashableStack(): Promise<CrashableStack> {
     TIDEMARK_AGENT_HEARTBEAT_MS: '1000',
     TIDEMARK_RECOVERY_POINT_SCHEDULE: '0 0 0 1 1 *',
     TIDEMARK_FUNCTION_KEY: FUNCTION_KEY,
+    ...options.settings,
   };
   const appDir = appCopy();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-crash-host-'));
@@ -90,12 +98,14 @@ export async function startCrashableStack(): Promise<CrashableStack> {
   };
   try {
     host = await spawnHost({ appDir, dataDir, env, timeoutMs: 60_000 });
-    runners = await startVmRunners(fabricServices(loadConfig(regionSettings)), {
-      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-crash-vms-')),
-      logger: new RecordingLogger(),
-      pollIntervalMs: 200,
-      agentOptions: { configPollIntervalMs: 300, statusIntervalMs: 1000 },
-    });
+    if (options.vmRunners !== false) {
+      runners = await startVmRunners(fabricServices(loadConfig(regionSettings)), {
+        dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-crash-vms-')),
+        logger: new RecordingLogger(),
+        pollIntervalMs: 200,
+        agentOptions: { configPollIntervalMs: 300, statusIntervalMs: 1000 },
+      });
+    }
   } catch (err) {
     await stopAll();
     throw err;
