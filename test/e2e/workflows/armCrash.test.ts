@@ -20,7 +20,7 @@ import { startArmVmAgent, type ArmVmAgent } from '../../helpers/armVmAgent';
 import { FakeArm, fakeArmStore } from '../../helpers/fakeArm';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { waitFor } from '../../helpers/waitFor';
-import { type CrashableStack, startCrashableStack } from './crashableStack';
+import { type CrashableStack, killDuringSteps, startCrashableStack } from './crashableStack';
 import { cutPoint, expectStepsInOrder, FAILOVER_STEP_NAMES } from './failoverHelpers';
 
 const tools = checkTools('qemu-io');
@@ -108,26 +108,7 @@ describe.skipIf(tools.skip)(`failover on the ARM fabric across host crashes${too
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = (started.body.job as Job).id;
 
-    const kills: string[] = [];
-    try {
-      for (const step of [DISKS, START]) {
-        const seen = await waitFor(
-          async () => {
-            const job = await stack.job(id);
-            if (!job) return undefined;
-            if (job.state !== 'InProgress') return 'ended';
-            const state = job.steps.find((s) => s.name === step)?.state;
-            return state === 'NotStarted' ? undefined : state;
-          },
-          { timeoutMs: 90_000, intervalMs: 20, what: `the failover to reach "${step}"` },
-        );
-        if (seen === 'ended') break;
-        kills.push(`${step}: ${seen}`);
-        await stack.restartHost();
-      }
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- host output ---\n${stack.host().output()}`);
-    }
+    const kills = await killDuringSteps(stack, id, [DISKS, START]);
     expect(kills.length, 'the host was killed while the job ran').toBeGreaterThanOrEqual(1);
 
     const job = await stack.waitForJob(id, 120_000);

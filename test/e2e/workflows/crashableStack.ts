@@ -182,3 +182,31 @@ export async function startCrashableStack(options: CrashableStackOptions = {}): 
     stop: stopAll,
   };
 }
+
+/**
+ * SIGKILLs the host (and starts it again) once job `id` is in each of `steps` in turn, as long as the
+ * job runs; what each step's state was at its kill. The host's output comes with a failure to get there.
+ */
+export async function killDuringSteps(stack: CrashableStack, id: string, steps: string[]): Promise<string[]> {
+  const kills: string[] = [];
+  try {
+    for (const step of steps) {
+      const seen = await waitFor(
+        async () => {
+          const job = await stack.job(id);
+          if (!job) return undefined;
+          if (job.state !== 'InProgress') return 'ended';
+          const state = job.steps.find((s) => s.name === step)?.state;
+          return state === 'NotStarted' ? undefined : state;
+        },
+        { timeoutMs: 90_000, intervalMs: 20, what: `job ${id} to reach "${step}"` },
+      );
+      if (seen === 'ended') break;
+      kills.push(`${step}: ${seen}`);
+      await stack.restartHost();
+    }
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- host output ---\n${stack.host().output()}`);
+  }
+  return kills;
+}
