@@ -20,15 +20,14 @@ import { startArmVmAgent, type ArmVmAgent } from '../../helpers/armVmAgent';
 import { FakeArm, fakeArmStore } from '../../helpers/fakeArm';
 import { checkTools, qemuIo } from '../../helpers/nbdTools';
 import { waitFor } from '../../helpers/waitFor';
-import { type CrashableStack, killDuringSteps, startCrashableStack } from './crashableStack';
-import { cutPoint, expectStepsInOrder, FAILOVER_STEP_NAMES } from './failoverHelpers';
+import { type CrashableStack, failoverThroughCrashes, startCrashableStack } from './crashableStack';
+import { cutPoint } from './failoverHelpers';
 
 const tools = checkTools('qemu-io');
 const MiB = 1024 * 1024;
 const RG = 'crash-rg';
 const VM = 'app1';
 const TARGET_RG = 'crash-rg-asr';
-const [, , SYNC, DISKS, , START] = FAILOVER_STEP_NAMES as [string, string, string, string, string, string];
 
 describe.skipIf(tools.skip)(`failover on the ARM fabric across host crashes${tools.note}`, () => {
   let fake: FakeArm;
@@ -104,18 +103,11 @@ describe.skipIf(tools.skip)(`failover on the ARM fabric across host crashes${too
   }, 120_000);
 
   it('finishes after the host is killed mid-failover, with one VM and one managed disk per disk', async () => {
-    const started = await stack.api('POST', `vms/${RG}/${VM}/failover`, { recoveryPoint: 'latestProcessed' });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const id = (started.body.job as Job).id;
-
-    const kills = await killDuringSteps(stack, id, [DISKS, START]);
-    expect(kills.length, 'the host was killed while the job ran').toBeGreaterThanOrEqual(1);
-
-    const job = await stack.waitForJob(id, 120_000);
-    expectStepsInOrder(job, FAILOVER_STEP_NAMES, [SYNC]);
-    expect(job.result).toMatchObject({
-      targetVm: { region: 'westus', resourceGroup: TARGET_RG, name: VM },
-      recoveryPoint: { id: point.id },
+    await failoverThroughCrashes(stack, {
+      resourceGroup: RG,
+      vm: VM,
+      targetResourceGroup: TARGET_RG,
+      pointId: point.id,
     });
 
     // One VM, on one managed disk per disk: every disk in the group is the VM's.

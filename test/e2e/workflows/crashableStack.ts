@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { expect } from 'vitest';
+
 import { startAzurite, type AzuriteInstance } from '../../../host/azurite';
 import { startVmRunners, type VmRunners } from '../../../local/vmRunners';
 import { loadConfig } from '../../../shared/config';
@@ -18,6 +20,7 @@ import { RecordingLogger } from '../../../shared/logger';
 import { type HostProcess, spawnHost } from '../../helpers/hostProcess';
 import { REPO_ROOT } from '../../helpers/tidemarkHost';
 import { waitFor } from '../../helpers/waitFor';
+import { expectStepsInOrder, FAILOVER_STEP_NAMES } from './failoverHelpers';
 
 const FUNCTION_KEY = 'crash-test-function-key';
 
@@ -209,4 +212,32 @@ export async function killDuringSteps(stack: CrashableStack, id: string, steps: 
     throw new Error(`${(err as Error).message}\n--- host output ---\n${stack.host().output()}`);
   }
   return kills;
+}
+
+/**
+ * A failover of `resourceGroup/vm` to `latestProcessed` with the host killed while it makes the target
+ * disks and again while it starts the VM: the job, once it has finished, its steps in order and its
+ * result the VM in `targetResourceGroup` on `pointId`.
+ */
+export async function failoverThroughCrashes(
+  stack: CrashableStack,
+  spec: { resourceGroup: string; vm: string; targetResourceGroup: string; pointId: string },
+): Promise<Job> {
+  const { resourceGroup, vm } = spec;
+  const started = await stack.api('POST', `vms/${resourceGroup}/${vm}/failover`, {
+    recoveryPoint: 'latestProcessed',
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  const id = (started.body.job as Job).id;
+  const [, , sync, disks, , start] = FAILOVER_STEP_NAMES;
+  const kills = await killDuringSteps(stack, id, [disks!, start!]);
+  expect(kills.length, 'the host was killed while the job ran').toBeGreaterThanOrEqual(1);
+
+  const job = await stack.waitForJob(id, 120_000);
+  expectStepsInOrder(job, FAILOVER_STEP_NAMES, [sync!]);
+  expect(job.result).toMatchObject({
+    targetVm: { region: 'westus', resourceGroup: spec.targetResourceGroup, name: vm },
+    recoveryPoint: { id: spec.pointId },
+  });
+  return job;
 }

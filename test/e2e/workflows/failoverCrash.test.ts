@@ -11,12 +11,10 @@ import type { Job } from '../../../shared/jobs/types';
 import { TableProtectedItemStore } from '../../../shared/protectedItems';
 import type { RecoveryPoint } from '../../../shared/recoveryPoints/types';
 import { checkTools } from '../../helpers/nbdTools';
-import { type CrashableStack, killDuringSteps, startCrashableStack } from './crashableStack';
+import { type CrashableStack, failoverThroughCrashes, startCrashableStack } from './crashableStack';
 import {
   cutPoint,
   expectPatterns,
-  expectStepsInOrder,
-  FAILOVER_STEP_NAMES,
   type Pattern,
   replicasHold,
   westusFabric,
@@ -28,7 +26,6 @@ const MiB = 1024 * 1024;
 const RG = 'crash-rg';
 const VM = 'app1';
 const TARGET_RG = 'crash-rg-asr';
-const [, , SYNC, DISKS, , START] = FAILOVER_STEP_NAMES as [string, string, string, string, string, string];
 const A: Pattern[] = [
   ['os', 0x47, 0, 2 * MiB],
   ['data', 0x48, MiB, 256 * 1024],
@@ -58,18 +55,11 @@ describe.skipIf(tools.skip)(`failover across a host crash${tools.note}`, () => {
   }, 120_000);
 
   it('finishes after the host is killed mid-failover, with exactly one target VM', async () => {
-    const started = await stack.api('POST', `vms/${RG}/${VM}/failover`, { recoveryPoint: 'latestProcessed' });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const id = (started.body.job as Job).id;
-
-    const kills = await killDuringSteps(stack, id, [DISKS, START]);
-    expect(kills.length, 'the host was killed while the job ran').toBeGreaterThanOrEqual(1);
-
-    const job = await stack.waitForJob(id, 120_000);
-    expectStepsInOrder(job, FAILOVER_STEP_NAMES, [SYNC]);
-    expect(job.result).toMatchObject({
-      targetVm: { region: 'westus', resourceGroup: TARGET_RG, name: VM },
-      recoveryPoint: { id: point.id },
+    const { id } = await failoverThroughCrashes(stack, {
+      resourceGroup: RG,
+      vm: VM,
+      targetResourceGroup: TARGET_RG,
+      pointId: point.id,
     });
 
     const fabric = westusFabric(stack.target.connectionString);
