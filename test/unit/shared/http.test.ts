@@ -11,6 +11,7 @@ import { TidemarkError } from '../../../shared/errors';
 import { isJsonContentType, readJsonBody } from '../../../shared/http/body';
 import { decodeToken, encodeToken, MAX_TOP, pageLinks, pageOf, topSchema } from '../../../shared/http/paging';
 import { problemResponse } from '../../../shared/http/problem';
+import { caught } from '../../helpers/caught';
 
 /** A request as the worker makes it from the host's RPC data: the body as bytes, the headers as sent. */
 function post(body: string, headers: Record<string, string> = {}): HttpRequest {
@@ -20,16 +21,6 @@ function post(body: string, headers: Record<string, string> = {}): HttpRequest {
     headers,
     body: { bytes: Buffer.from(body) },
   });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TidemarkError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof TidemarkError) return err;
-    throw err;
-  }
-  throw new Error('accepted');
 }
 
 describe('paging', () => {
@@ -101,7 +92,7 @@ describe('JSON bodies', () => {
   });
 
   it('refuses a body sent as something else, even valid JSON, naming the header', async () => {
-    const e = await refusal(
+    const e = await caught(
       readJsonBody(post('{}', { 'content-type': 'application/x-www-form-urlencoded' }), schema, {
         emptyBody: {},
       }),

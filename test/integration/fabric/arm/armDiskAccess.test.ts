@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { isTidemarkError, TidemarkError } from '../../../../shared/errors';
+import { isTidemarkError } from '../../../../shared/errors';
 import { ArmDiskAccess, boundedName, madeDiskName } from '../../../../shared/fabric/arm/armDiskAccess';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
@@ -20,6 +20,7 @@ import { CONTAINERS } from '../../../../shared/storageNames';
 import { uniqueName, useAzurite } from '../../../helpers/azurite';
 import { diskPattern, expectSameBytes, seedRunningVm } from '../../../helpers/armDisks';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const MiB = 1024 * 1024;
 const DISKS = 'api-version=2024-03-02';
@@ -69,15 +70,6 @@ const snapshotId = (rg: string, name: string): string =>
   `${S}/resourceGroups/${rg}/providers/Microsoft.Compute/snapshots/${name}`;
 
 const sha8 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 describe('names of the disks a job makes', () => {
   it('prefixes the VM once and keeps one hash, however many trips the disk makes', () => {

@@ -14,12 +14,12 @@ import {
 } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { TidemarkError } from '../../../../shared/errors';
 import type { ArmClient } from '../../../../shared/fabric/arm/armClient';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { parseVhdFooter, VHD_FOOTER_BYTES, vhdFooter } from '../../../../shared/fabric/vhdFooter';
 import { uniqueName, useAzurite } from '../../../helpers/azurite';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const DISKS = 'api-version=2024-03-02';
 const MiB = 1024 * 1024;
@@ -60,15 +60,6 @@ beforeEach(async () => {
 const diskId = (name: string): string => `${G}/providers/Microsoft.Compute/disks/${name}`;
 const snapshotId = (name: string): string => `${G}/providers/Microsoft.Compute/snapshots/${name}`;
 const vmId = (name: string): string => `${G}/providers/Microsoft.Compute/virtualMachines/${name}`;
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 /** `mibs` MiB of a pattern that differs per disk and per offset. */
 function pattern(mibs: number, seed: number): Buffer {

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { copyDisk } from '../../../../orchestrations/enable/copyDisk.activities';
 import { checkPrerequisites } from '../../../../orchestrations/enable/prerequisites.activities';
-import { isTidemarkError, TidemarkError } from '../../../../shared/errors';
 import { syncDisk } from '../../../../orchestrations/reprotect/syncDisk.activities';
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
 import { CONTAINERS } from '../../../../shared/storageNames';
 import { uniqueName, useAzurite } from '../../../helpers/azurite';
 import { diskPattern, expectSameBytes, seedRunningVm } from '../../../helpers/armDisks';
 import { FakeArm } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const MiB = 1024 * 1024;
 const azurite = useAzurite();
@@ -60,15 +60,6 @@ afterAll(async () => {
 
 function snapshotsLeft(): string[] {
   return [...fake.resources.keys()].filter((k) => k.includes('/microsoft.compute/snapshots/'));
-}
-
-async function refusal(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTidemarkError(err)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
 }
 
 describe('disk activities in ARM mode', () => {
@@ -157,7 +148,7 @@ describe("enable's prerequisites in ARM mode", () => {
       properties: { creationData: { createOption: 'Upload' }, diskSizeGB: 1, diskSizeBytes: MiB + 512 },
     });
     seedVm('odd1', { managedDisk: { id: disk } });
-    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'odd1', overrides: {} }));
+    const err = await caught(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'odd1', overrides: {} }));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toBe(
       "Disk odd1-os of VM app-rg/odd1 can't be failed over: Azure imports a disk from a fixed VHD whose data is a whole number of MiB, and 1049088 bytes is not a whole number of MiB; the nearest valid sizes are 1 MiB (1048576 bytes) and 2 MiB (2097152 bytes).",
@@ -167,7 +158,7 @@ describe("enable's prerequisites in ARM mode", () => {
 
   it('refuses an unmanaged disk (a VHD in a storage account)', async () => {
     seedVm('classic1', { vhd: { uri: 'https://classicstore.blob.core.windows.net/vhds/classic1-os.vhd' } });
-    const err = await refusal(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'classic1', overrides: {} }));
+    const err = await caught(checkPrerequisites({ resourceGroup: 'app-rg', vm: 'classic1', overrides: {} }));
     expect(err.code).toBe('InvalidConfig');
     expect(err.message).toMatch(/is not a managed disk/);
     expect(err.hint).toMatch(/az vm convert/);

@@ -6,11 +6,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { isTidemarkError, TidemarkError } from '../../../../shared/errors';
+import { isTidemarkError } from '../../../../shared/errors';
 import { ArmClient } from '../../../../shared/fabric/arm/armClient';
 import { checkArmEndpoint } from '../../../../shared/fabric/arm/armAuth';
 import { RecordingLogger } from '../../../../shared/logger';
 import { FakeArm, InstantClock, StaticTokenCredential } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const NET = '2024-05-01';
 
@@ -41,15 +42,6 @@ beforeEach(() => {
   fake.seed(fake.id('rg'), { location: 'eastus' });
   fake.reset();
 });
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 describe('ArmClient', () => {
   it('awaits a PUT answered 201 + Azure-AsyncOperation, then reads the resource', async () => {

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { TidemarkError } from '../../../../shared/errors';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { ensureNic } from '../../../../shared/fabric/networkInterfaces';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const RES = 'api-version=2021-04-01';
 const NET = 'api-version=2024-05-01';
@@ -29,15 +29,6 @@ beforeEach(() => {
   fake.clear();
   store = fakeArmStore(fake).store;
 });
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 const vnetId = (rg: string, name: string): string =>
   `${S}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/${name}`;

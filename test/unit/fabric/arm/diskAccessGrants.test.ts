@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { TidemarkError } from '../../../../shared/errors';
 import { ArmClient } from '../../../../shared/fabric/arm/armClient';
 import { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { RecordingLogger } from '../../../../shared/logger';
 import { FakeArm, InstantClock, type RecordedRequest, StaticTokenCredential } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const DISKS = 'api-version=2024-03-02';
 const GiB = 1024 ** 3;
@@ -31,15 +31,6 @@ afterAll(() => fake.close());
 
 const diskId = (name: string): string => `${G}/providers/Microsoft.Compute/disks/${name}`;
 const snapshotId = (name: string): string => `${G}/providers/Microsoft.Compute/snapshots/${name}`;
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 beforeEach(() => {
   fake.clear();

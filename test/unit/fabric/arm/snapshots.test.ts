@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { TidemarkError } from '../../../../shared/errors';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const SNAPSHOTS = 'api-version=2024-03-02';
 const GiB = 1024 ** 3;
@@ -24,15 +24,6 @@ afterAll(() => fake.close());
 
 const diskId = (name: string): string => `${G}/providers/Microsoft.Compute/disks/${name}`;
 const snapshotId = (name: string): string => `${G}/providers/Microsoft.Compute/snapshots/${name}`;
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
-}
 
 beforeEach(() => {
   fake.clear();

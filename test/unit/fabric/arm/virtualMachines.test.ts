@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { TidemarkError } from '../../../../shared/errors';
 import type { ArmFabricStore } from '../../../../shared/fabric/arm/armFabricStore';
 import { MANAGED_DISK_CONTAINER } from '../../../../shared/fabric/arm/virtualMachines';
 import type { VirtualMachine, VmDisk } from '../../../../shared/fabric/types';
 import { setPowerIn } from '../../../../shared/workflows/vmPower';
 import { FakeArm, fakeArmStore } from '../../../helpers/fakeArm';
+import { caught } from '../../../helpers/caught';
 
 const COMPUTE = 'api-version=2024-07-01';
 const DISKS = 'api-version=2024-03-02';
@@ -60,15 +60,6 @@ function web1(extra: Partial<VirtualMachine> = {}): VirtualMachine {
     availabilitySet: 'avset',
     ...extra,
   };
-}
-
-async function caught(p: Promise<unknown>): Promise<TidemarkError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TidemarkError)) throw new Error(`expected a TidemarkError, got ${String(err)}`);
-  return err;
 }
 
 /** web1's managed disks as ARM has them (imported earlier: diskSizeBytes exact, diskSizeGB whole). */
