@@ -60,6 +60,11 @@ const FLUSH_MS = 1000;
 const SAMPLE_MS = 5000;
 const WARMUP_MS = 30_000;
 const STOP_GRACE_MS = 15_000;
+/**
+ * The longest one sample's reads may take. A target Azurite swamped by a backlog can leave a table
+ * query unanswered for minutes (the SDK sets no timeout); the run skips that sample and ends on time.
+ */
+const SAMPLE_READ_TIMEOUT_MS = 30_000;
 /** How long the Put Page baseline runs. */
 const CAPACITY_SECONDS = 10;
 const RESOURCE_GROUP = 'load';
@@ -75,6 +80,29 @@ function percentile(values: number[], p: number): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `p` settles within `ms` (it goes on either way; a late rejection is dropped). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = p.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `p`, or undefined when it has not answered within `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  p.catch(() => undefined);
+  return (await settlesWithin(p, ms)) ? p : undefined;
 }
 
 function mean(values: number[]): number {
@@ -131,9 +159,10 @@ class AgentsProcess {
     });
   }
 
-  async stop(): Promise<FromAgents | undefined> {
+  /** Asks the agents to stop (each ships what it journaled), and kills them if they take over `timeoutMs`. */
+  async stop(timeoutMs = 120_000): Promise<FromAgents | undefined> {
     if (this.#exited) return undefined;
-    const answer = await this.ask({ type: 'stop' }).catch(() => undefined);
+    const answer = await this.ask({ type: 'stop' }, timeoutMs).catch(() => undefined);
     if (!this.#exited) {
       await new Promise<void>((resolve) => {
         const kill = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
@@ -241,8 +270,20 @@ export async function benchLoad(): Promise<BenchResult[]> {
     while (Date.now() - started < seconds * 1000) {
       await sleep(SAMPLE_MS);
       const now = Date.now();
-      const listed = await unmetered(() => items.list(RESOURCE_GROUP));
-      const agentStats = stats(await agents.ask({ type: 'stats' }));
+      const [listed, answer] = await Promise.all([
+        within(
+          unmetered(() => items.list(RESOURCE_GROUP)),
+          SAMPLE_READ_TIMEOUT_MS,
+        ),
+        within(agents.ask({ type: 'stats' }), SAMPLE_READ_TIMEOUT_MS),
+      ]);
+      if (!listed || !answer) {
+        process.stderr.write(
+          `load: sample skipped, ${listed ? 'the agents' : 'the items table'} did not answer in ${SAMPLE_READ_TIMEOUT_MS / 1000} s\n`,
+        );
+        continue;
+      }
+      const agentStats = stats(answer);
       const hostSample = counter.take();
       const after = read();
       const elapsed = performance.now() - beforeAt;
@@ -411,13 +452,18 @@ export async function benchLoad(): Promise<BenchResult[]> {
     ];
   } finally {
     counter?.dispose();
-    await agents?.stop();
+    // The agents' last flush is not measured: they get a while, then they are killed.
+    await agents?.stop(STOP_GRACE_MS);
     // The host finishes the invocations in flight before it stops, and with a backlog those drain
-    // for minutes: give them a while, then stop the Azurites under them so they fail fast.
+    // for minutes: give them a while, then stop the Azurites under them so they fail fast. Those
+    // still retrying against storage that is gone (the SDK backs off for minutes) are not waited
+    // for: run.ts exits once the results are printed.
     const stopped = stack.stop();
-    if (!(await Promise.race([stopped.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]))) {
+    if (!(await settlesWithin(stopped, STOP_GRACE_MS))) {
       await Promise.all([stack.source.stop(), stack.target.stop()]);
-      await stopped;
+      if (!(await settlesWithin(stopped, STOP_GRACE_MS))) {
+        process.stderr.write('load: the host was still stopping; the process exit ends it\n');
+      }
     }
   }
 }
