@@ -1,9 +1,10 @@
 /**
  * The workflow stack with the host as a child process that a test can SIGKILL and start again on the
  * same task hub, data folder and settings (test/helpers/hostProcess.ts): two Azurites and a VM runner
- * per region (none in ARM mode, whose VMs the test runs) stay in the test process. The app runs from a copy of the repository's folder whose
- * host.json has short queue visibility timeouts, so the messages a killed host held come back within
- * seconds instead of Azure's 5 minutes; dist/ and node_modules are the repository's own (symlinked).
+ * per region (none in ARM mode, whose VMs the test runs) stay in the test process. The app runs from
+ * a copy of the repository's folder whose host.json has short queue visibility timeouts, so the
+ * messages a killed host held come back within seconds instead of Azure's 5 minutes; dist/ and
+ * node_modules are the repository's own (symlinked). Also: the crash tests' kill loop and failover.
  */
 import fs from 'node:fs';
 import os from 'node:os';
