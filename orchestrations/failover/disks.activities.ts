@@ -12,7 +12,7 @@ import type { Logger } from '../../shared/logger';
 import type { PointSelector } from '../../shared/recoveryPoints/resolvePoint';
 import { materializeAt } from '../../shared/recoveryPoints/materialize';
 import { selectPoint } from '../../shared/workflows/failoverPoint';
-import { publishOptions } from '../../shared/workflows/replicatedDisks';
+import { madeDisk, publishOptions } from '../../shared/workflows/replicatedDisks';
 import { checkTargetVmFree } from '../../shared/workflows/failoverTarget';
 import { setPowerIn, waitForAgentStopped } from '../../shared/workflows/vmPower';
 import { workflowServices } from '../../shared/workflows/services';
@@ -80,13 +80,7 @@ export async function materializeTargetDisks(
     disks: disks.map((d) => d.blob.name),
   });
   return {
-    disks: disks.map((d) => ({
-      lun: d.lun,
-      name: d.name,
-      blobName: d.blob.name,
-      sizeBytes: d.sizeBytes,
-      blob: d.blob,
-    })),
+    disks: disks.map(madeDisk),
     point: { id: made.point.id, type: made.point.type, time: made.point.time },
     replayedThrough: made.replayedThrough,
     replayedDeltas: made.replayedDeltas,

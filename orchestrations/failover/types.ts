@@ -6,11 +6,11 @@ import type {
   SourceVmInfo,
   VmRef,
 } from '../../shared/protectedItems';
-import type { BlobRef } from '../../shared/fabric/types';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import type { PointSelector } from '../../shared/recoveryPoints/resolvePoint';
 import type { RecoveryPointType } from '../../shared/recoveryPoints/types';
 import type { ClaimedJobInput, ClaimedRef } from '../claimedJob';
+import type { MadeDisk } from '../../shared/workflows/replicatedDisks';
 
 export interface FailoverInput extends ClaimedJobInput {
   recoveryPoint: RecoveryPointChoice;
@@ -72,15 +72,7 @@ export interface MaterializeInput extends PlannedRef {
   selector: PointSelector;
 }
 
-export interface TargetDisk {
-  lun: number;
-  name: string;
-  /** The disk's `blob.name` (a blob locally, a managed disk id in Azure). */
-  blobName: string;
-  sizeBytes: number;
-  /** What the VM record names; absent in histories written before it was kept (local `disks`). */
-  blob?: BlobRef;
-}
+export type TargetDisk = MadeDisk;
 
 export interface TargetDisks {
   disks: TargetDisk[];

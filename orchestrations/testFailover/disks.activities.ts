@@ -11,7 +11,7 @@ import type { Logger } from '../../shared/logger';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import { materializeAt, type MaterializeResult } from '../../shared/recoveryPoints/materialize';
 import { pickRecoveryPoint } from '../../shared/workflows/pickRecoveryPoint';
-import { publishOptions } from '../../shared/workflows/replicatedDisks';
+import { madeDisk, publishOptions } from '../../shared/workflows/replicatedDisks';
 import { testVmName } from '../../shared/workflows/testFailoverNames';
 import { claimedServices } from './services.activities';
 import type { PlanRef, TestDisks } from './types';
@@ -56,12 +56,6 @@ export async function createTestDisks(input: TestDisksInput, log: Logger): Promi
     pointId: result.point.id,
     pointType: result.point.type,
     pointTime: result.replayedThrough.time,
-    disks: disks.map((d) => ({
-      lun: d.lun,
-      name: d.name,
-      blobName: d.blob.name,
-      sizeBytes: d.sizeBytes,
-      blob: d.blob,
-    })),
+    disks: disks.map(madeDisk),
   };
 }

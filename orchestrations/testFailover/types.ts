@@ -1,9 +1,9 @@
 /** What the test-failover orchestration and its activities pass each other (JSON, in history). */
-import type { BlobRef } from '../../shared/fabric/types';
 import type { RecoveryPointChoice } from '../../shared/recoveryPoints/choice';
 import type { RecoveryPointType } from '../../shared/recoveryPoints/types';
 import type { VmRef } from '../../shared/protectedItems';
 import type { ClaimedJobInput, ClaimedRef } from '../claimedJob';
+import type { MadeDisk } from '../../shared/workflows/replicatedDisks';
 
 export interface TestFailoverInput extends ClaimedJobInput {
   recoveryPoint: RecoveryPointChoice;
@@ -42,15 +42,7 @@ export interface TestNetwork {
   created: boolean;
 }
 
-export interface TestDisk {
-  lun: number;
-  name: string;
-  /** The disk's `blob.name` (a blob locally, a managed disk id in Azure). */
-  blobName: string;
-  sizeBytes: number;
-  /** What the VM record names; absent in histories written before it was kept (local `disks`). */
-  blob?: BlobRef;
-}
+export type TestDisk = MadeDisk;
 
 export interface TestDisks {
   pointId: string;
