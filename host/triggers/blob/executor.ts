@@ -3,6 +3,8 @@
  * compared with the queued one; a blob deleted since is skipped, and so is one changed since (its new
  * version has its own receipt and message). The function gets the content as bytes and the binding
  * data contract as triggerMetadata. The caller applies the returned decision to the queue message.
+ * tidemark's addition: the receipt of a version found gone (skipped here, or deleted or overwritten by
+ * the time the function returns) is deleted, so receipts do not pile up in the host's account.
  */
 import type { BlobClient, BlobDownloadResponseParsed } from '@azure/storage-blob';
 
@@ -19,7 +21,7 @@ import { type BlobFacts, blobTriggerData } from './triggerData';
 const STARTUP_MARGIN_MS = 2_000;
 
 export type Decision =
-  /** `alongside` is work that may run while the message is deleted (recording success). */
+  /** `alongside` is receipt work that may run while the message is deleted; it never rejects. */
   | { action: 'delete'; alongside?: Promise<void> }
   | { action: 'retry'; delaySeconds: number }
   | { action: 'poison' };
@@ -78,6 +80,20 @@ async function downloadVersion(blob: BlobClient, etag: string): Promise<Download
   }
   const content = await readStream(res.readableStreamBody);
   return { state: 'ok', content, facts: factsOf(res) };
+}
+
+/** Whether the queued version is gone (one HEAD): the blob deleted, or overwritten (other ETag). */
+async function versionGone(blob: BlobClient, etag: string): Promise<boolean> {
+  try {
+    return normalizeETag((await blob.getProperties()).etag) !== etag;
+  } catch (err) {
+    if (storageError(err).status === 404) return true;
+    throw err;
+  }
+}
+
+function errorText(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
 }
 
 export class BlobExecutor {
@@ -162,6 +178,48 @@ export class BlobExecutor {
     );
   }
 
+  /** Deletes the receipt of a version found gone; a failure only costs a leftover receipt. */
+  async #forget(message: BlobTriggerMessage, blob: string): Promise<void> {
+    try {
+      await this.receipts.delete(message);
+    } catch (err) {
+      this.logger.warn('Could not delete the blob receipt of a version that is gone', {
+        blob,
+        eTag: message.ETag,
+        err: errorText(err),
+      });
+    }
+  }
+
+  /**
+   * After a success: one HEAD tells whether the version is still there. Gone (the function deleted
+   * or overwrote its blob), its receipt is deleted; otherwise it is marked Processed. If the check
+   * fails it is marked as before: a leftover receipt is cheaper than a second run.
+   */
+  async #recordSuccess(client: BlobClient, message: BlobTriggerMessage, blob: string): Promise<void> {
+    let gone = false;
+    try {
+      gone = await versionGone(client, message.ETag);
+    } catch (err) {
+      this.logger.warn('Could not check whether the blob still exists; marking its receipt processed', {
+        blob,
+        err: errorText(err),
+      });
+    }
+    if (gone) return this.#forget(message, blob);
+    try {
+      // A receipt created here (it was missing) for a version that went meanwhile would leak.
+      if (
+        (await this.receipts.markProcessed(message)) === 'created' &&
+        (await versionGone(client, message.ETag))
+      ) {
+        await this.receipts.delete(message);
+      }
+    } catch (err) {
+      this.logger.warn('Could not mark the blob receipt processed', { blob, err: errorText(err) });
+    }
+  }
+
   async #run(
     bf: BlobFunction,
     message: BlobTriggerMessage,
@@ -174,20 +232,22 @@ export class BlobExecutor {
       this.#mayBeTwin(message, received, waited) ? this.receipts.isProcessed(message) : false,
       downloadVersion(client, message.ETag),
     ]);
+    // The queued version is gone for good (a new upload gets a new ETag): so is its receipt.
+    const alongside = download.state === 'ok' ? undefined : this.#forget(message, blob);
     if (processed) {
       this.logger.debug('Blob version already processed; message dropped', { function: bf.name, blob });
-      return { action: 'delete' };
+      return { action: 'delete', alongside };
     }
     if (download.state === 'missing') {
       this.logger.info(`Blob '${blob}' no longer exists; skipped '${bf.name}'`, { eTag: message.ETag });
-      return { action: 'delete' };
+      return { action: 'delete', alongside };
     }
     if (download.state === 'changed') {
       this.logger.info(`Blob '${blob}' changed since it was queued; the new version triggers on its own`, {
         function: bf.name,
         eTag: message.ETag,
       });
-      return { action: 'delete' };
+      return { action: 'delete', alongside };
     }
     const params = bf.path.match(message.BlobName);
     if (!params) {
@@ -211,15 +271,9 @@ export class BlobExecutor {
       logFields: { blob, eTag: message.ETag, dequeueCount: received.dequeueCount },
     });
     if (outcome.ok) {
-      // Deleting the message and marking the receipt may go in either order: a crash between them
-      // leaves either no message or a message that its receipt marks as done.
-      const alongside = this.receipts.markProcessed(message).catch((err: unknown) =>
-        this.logger.warn('Could not mark the blob receipt processed', {
-          blob,
-          err: (err as Error)?.message ?? String(err),
-        }),
-      );
-      return { action: 'delete', alongside };
+      // Deleting the message and recording the success may go in either order: a crash between them
+      // leaves no message, or a message whose receipt marks it done or whose blob is gone.
+      return { action: 'delete', alongside: this.#recordSuccess(client, message, blob) };
     }
     if (received.dequeueCount >= this.config.poisonBlobThreshold) {
       this.logger.error(

@@ -13,13 +13,17 @@
  * Incomplete receipts without an id (the real host's) or with our own (a failed attempt) are taken
  * over at once. So a crash after 1 leaves an incomplete receipt that a later scan finishes (re-queues), and
  * a crash after 2 leaves the message, which the dispatcher runs.
- * tidemark adds one more thing: after a successful invocation the receipt gets `Processed=<time>`, and
+ * tidemark adds two things. After a successful invocation the receipt gets `Processed=<time>`, and
  * a message whose receipt says so is dropped, so a message queued twice (crash between 2 and 3) or
- * redelivered after the function succeeded does not fire the version again.
+ * redelivered after the function succeeded does not fire the version again. And the executor deletes
+ * the receipt of a version it finds gone (blob deleted or overwritten): the real host keeps receipts
+ * forever, but Azurite's per-request cost grows with the blobs in the account. A gone version never
+ * comes back (a new upload has a new ETag), so whatever re-creates its receipt later (a stale
+ * listing, a late event) only queues a message that finds the blob gone and deletes the receipt again.
  */
 import crypto from 'node:crypto';
 
-import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
 import type { Clock } from '../../../shared/clock';
 import type { StorageAccount } from '../../storage';
@@ -28,6 +32,9 @@ import type { HostQueue } from './hostQueue';
 import { type BlobTriggerMessage, HOSTS_CONTAINER, storageError } from './messages';
 
 export type RegisterResult = 'queued' | 'known' | 'busy';
+
+/** How often a write waits for a lease another registration holds (25 ms, 50 ms …: ~5 s in all). */
+const LEASE_WAITS = 20;
 
 /** Metadata naming the host instance that created an incomplete receipt (tidemark's addition). */
 const OWNER = 'TidemarkInstance';
@@ -90,13 +97,13 @@ export class Receipts {
     const name = this.name(message);
     let attempt = this.#pending.get(name);
     if (!attempt) {
-      attempt = this.#register(name, message).finally(() => this.#pending.delete(name));
+      attempt = this.#register(name, message, /* canRetry */ true).finally(() => this.#pending.delete(name));
       this.#pending.set(name, attempt);
     }
     return attempt;
   }
 
-  async #register(name: string, message: BlobTriggerMessage): Promise<RegisterResult> {
+  async #register(name: string, message: BlobTriggerMessage, canRetry: boolean): Promise<RegisterResult> {
     const blob = this.#container.getBlockBlobClient(name);
     let created: string | undefined;
     try {
@@ -109,22 +116,40 @@ export class Receipts {
       const { status } = storageError(err);
       if (status !== 409 && status !== 412) throw err;
     }
-    if (created === undefined) return this.#takeOver(name, blob, message);
+    if (created === undefined) return this.#takeOver(name, blob, message, canRetry);
     // The receipt is ours; other instances leave it alone for RECEIPT_LEASE_SECONDS (see #takeOver).
     await this.queue.send(message);
     this.onQueued();
     try {
       await blob.setMetadata({}, { conditions: { ifMatch: created } });
     } catch (err) {
-      // 412: the function already ran and marked it Processed, which completes it too.
-      if (storageError(err).status !== 412) throw err;
+      // 412: the function already ran and marked it Processed, which completes it too. 404 (Azurite
+      // says 412): the message found the version gone and deleted the receipt, which must stay so.
+      const { status } = storageError(err);
+      if (status !== 412 && status !== 404) throw err;
     }
     return 'queued';
   }
 
   /** Finishes an incomplete receipt left by a crash (or a failed attempt), under a lease. */
-  async #takeOver(name: string, blob: BlockBlobClient, message: BlobTriggerMessage): Promise<RegisterResult> {
-    const props = await blob.getProperties();
+  async #takeOver(
+    name: string,
+    blob: BlockBlobClient,
+    message: BlobTriggerMessage,
+    canRetry: boolean,
+  ): Promise<RegisterResult> {
+    // The receipt may be deleted (its version found gone) between our create and these reads: then
+    // register afresh, once; the message it queues finds the version gone and deletes it again.
+    const vanished = async (err: unknown): Promise<RegisterResult> => {
+      if (storageError(err).status !== 404 || !canRetry) throw err;
+      return this.#register(name, message, false);
+    };
+    let props: BlobGetPropertiesResponse;
+    try {
+      props = await blob.getProperties();
+    } catch (err) {
+      return vanished(err);
+    }
     if (!hasKey(props.metadata, 'Incomplete')) return 'known';
     const owner = valueOf(props.metadata, OWNER);
     if (owner && owner !== this.#instance && props.lastModified) {
@@ -137,7 +162,7 @@ export class Receipts {
       leased = await lease.acquireLease(RECEIPT_LEASE_SECONDS);
     } catch (err) {
       if (storageError(err).status === 409) return 'busy';
-      throw err;
+      return vanished(err);
     }
     try {
       // Someone may have finished the receipt between our read and our lease: the ETag tells.
@@ -170,21 +195,45 @@ export class Receipts {
     }
   }
 
-  /** Records a successful invocation; waits briefly for a registration still holding the lease. */
-  async markProcessed(message: BlobTriggerMessage): Promise<void> {
+  /**
+   * Records a successful invocation of a version that still exists; waits briefly for a
+   * registration still holding the lease. Without a receipt (a message queued by hand, receipts
+   * wiped) it creates a processed one, so no scan fires the version again; 'created' tells the
+   * caller to check the blob once more, since a receipt created for a version gone meanwhile leaks.
+   */
+  markProcessed(message: BlobTriggerMessage): Promise<'marked' | 'created'> {
     const blob = this.#container.getBlockBlobClient(this.name(message));
     const metadata = { Processed: new Date(this.clock.now()).toISOString() };
-    for (let attempt = 0; ; attempt++) {
+    return this.#pastLease(async () => {
       try {
         await blob.setMetadata(metadata);
-        return;
+        return 'marked';
+      } catch (err) {
+        if (storageError(err).status !== 404) throw err;
+      }
+      // 409/412 if a registration created it meanwhile: marked on the next attempt.
+      await blob.upload('', 0, { conditions: { ifNoneMatch: '*' }, metadata });
+      return 'created';
+    });
+  }
+
+  /** Deletes the receipt of a version that is gone (tidemark's addition; see the header). */
+  async delete(message: BlobTriggerMessage): Promise<void> {
+    const blob = this.#container.getBlockBlobClient(this.name(message));
+    await this.#pastLease(() => blob.deleteIfExists());
+  }
+
+  /**
+   * Runs a write on a receipt again while it fails with 412 or 409: a takeover holds its lease for
+   * a moment (LeaseIdMissing), or a registration just created it.
+   */
+  async #pastLease<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
       } catch (err) {
         const { status } = storageError(err);
-        if (status === 404) {
-          await blob.upload('', 0, { conditions: { ifNoneMatch: '*' }, metadata }).catch(() => undefined);
-          return;
-        }
-        if (status !== 412 || attempt >= 20) throw err;
+        if ((status !== 412 && status !== 409) || attempt >= LEASE_WAITS) throw err;
         await this.clock.sleep(25 * (attempt + 1));
       }
     }

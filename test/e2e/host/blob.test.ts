@@ -15,6 +15,10 @@ import { type AzuriteInstance, startAzurite } from '../../../host/azurite';
 import { createBlobBindingProvider } from '../../../host/bindings/blobBindings';
 import type { HostServices } from '../../../host/plugin';
 import { type HostHandle, startHost } from '../../../host/startHost';
+import { HostQueue } from '../../../host/triggers/blob/hostQueue';
+import type { BlobTriggerMessage } from '../../../host/triggers/blob/messages';
+import { Receipts } from '../../../host/triggers/blob/receipts';
+import { SystemClock } from '../../../shared/clock';
 import { RecordingLogger } from '../../../shared/logger';
 import { uniqueName, useAzurite } from '../../helpers/azurite';
 import { waitFor } from '../../helpers/waitFor';
@@ -71,6 +75,7 @@ function appSettings(extra: Record<string, string> = {}): Record<string, string>
     EG_CONTAINER: uniqueName('eg'),
     COPY_CONTAINER: uniqueName('copy'),
     COPY_OUT_CONTAINER: uniqueName('copyout'),
+    CONSUME_CONTAINER: uniqueName('consume'),
     ...extra,
   };
 }
@@ -106,6 +111,33 @@ async function upload(container: string, name: string, content: string, metadata
 
 async function download(container: string, name: string): Promise<Buffer> {
   return blobs().getContainerClient(container).getBlobClient(name).downloadToBuffer();
+}
+
+/** The receipts of one function, by blob name within the container: `{ eTag, metadata }`. */
+async function receiptsOf(settings: Record<string, string>, fn: string, container: string) {
+  const prefix = `blobreceipts/${settings.AzureFunctionsWebHost__hostid}/Host.Functions.${fn}/`;
+  const found = new Map<string, { eTag: string; metadata: Record<string, string> }>();
+  const hosts = blobs().getContainerClient('azure-webjobs-hosts');
+  for await (const item of hosts.listBlobsFlat({ prefix, includeMetadata: true })) {
+    const [eTag, ...rest] = item.name.slice(prefix.length).split('/');
+    if (rest[0] !== container) continue;
+    const metadata = Object.fromEntries(
+      Object.entries(item.metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    found.set(rest.slice(1).join('/'), { eTag: eTag!, metadata });
+  }
+  return found;
+}
+
+function triggerMessage(fn: string, container: string, name: string, eTag: string): BlobTriggerMessage {
+  return {
+    Type: 'BlobTrigger',
+    FunctionId: `Host.Functions.${fn}`,
+    BlobType: 'BlockBlob',
+    ContainerName: container,
+    BlobName: name,
+    ETag: eTag,
+  };
 }
 
 describe('blob trigger', () => {
@@ -163,8 +195,17 @@ describe('blob trigger', () => {
     const settings = appSettings();
     const c = settings.BASIC_CONTAINER as string;
     const first = await start(settings);
-    await upload(c, 'one', 'v1');
+    const one = await upload(c, 'one', 'v1');
     await waitFor(() => calls('basic', c).length === 1, { what: 'the first blob' });
+    // The function keeps its blob, so the receipt stays, marked processed.
+    const kept = await waitFor(
+      async () => {
+        const r = (await receiptsOf(settings, 'basic', c)).get('one');
+        return r?.metadata.processed !== undefined && r;
+      },
+      { what: 'the processed receipt' },
+    );
+    expect(kept.eTag).toBe(one.etag);
     await first.host.dispose();
 
     await upload(c, 'two', 'v1');
@@ -172,6 +213,89 @@ describe('blob trigger', () => {
     await waitFor(() => calls('basic', c).length === 2, { what: 'the blob uploaded while down' });
     await sleep(800);
     expect(calls('basic', c).map((x) => x.triggerMetadata.name)).toEqual(['one', 'two']);
+    const after = await receiptsOf(settings, 'basic', c);
+    expect(after.get('one')).toEqual(kept);
+    expect(after.get('two')?.metadata.processed).toBeDefined();
+  });
+
+  it('deletes the receipt once the function deleted its blob; a late registration fires nothing', async () => {
+    const settings = appSettings();
+    const c = settings.CONSUME_CONTAINER as string;
+    const { host, logger } = await start(settings);
+    const uploaded = await Promise.all(['d1', 'd2', 'd3'].map((n) => upload(c, n, n)));
+    await waitFor(() => calls('consume', c).length === 3, { what: 'three invocations' });
+    await waitFor(async () => (await receiptsOf(settings, 'consume', c)).size === 0, {
+      what: 'the receipts to be deleted',
+    });
+    expect((await blobs().getContainerClient(c).listBlobsFlat().next()).done).toBe(true);
+
+    // Race: a listing (or event) taken before d1 was deleted registers it after its receipt was
+    // deleted. The registration re-creates the receipt and queues a message, exactly as a scanner
+    // would; the message finds the blob gone, runs nothing and deletes the receipt again.
+    const hostAccount = host.services.storage.get(undefined);
+    const hostId = settings.AzureFunctionsWebHost__hostid as string;
+    const late = new Receipts(
+      hostAccount,
+      hostId,
+      new HostQueue(hostAccount, hostId),
+      new SystemClock(),
+      () => {},
+    );
+    expect(await late.register(triggerMessage('consume', c, 'd1', uploaded[0]!.etag))).toBe('queued');
+    expect((await receiptsOf(settings, 'consume', c)).has('d1')).toBe(true);
+    await waitFor(
+      () => logger.records.some((r) => /Blob '.*\/d1' no longer exists; skipped 'consume'/.test(r.msg)),
+      {
+        what: 'the late message to run',
+      },
+    );
+    await waitFor(async () => (await receiptsOf(settings, 'consume', c)).size === 0, {
+      what: 'the re-created receipt to be deleted',
+    });
+    await sleep(600);
+    expect(calls('consume', c)).toHaveLength(3);
+    expect((await receiptsOf(settings, 'consume', c)).size).toBe(0);
+  });
+
+  it('deletes the receipt of a version deleted or overwritten before its message ran, running nothing', async () => {
+    const settings = appSettings();
+    const c = settings.BASIC_CONTAINER as string;
+    const hostId = settings.AzureFunctionsWebHost__hostid as string;
+    const hostReceipts = blobs().getContainerClient('azure-webjobs-hosts');
+    await hostReceipts.createIfNotExists();
+    const queue = QueueServiceClient.fromConnectionString(azurite().connectionString).getQueueClient(
+      `azure-webjobs-blobtrigger-${hostId}`,
+    );
+    await queue.createIfNotExists();
+    // Queued in an earlier run (complete receipt, message waiting), then deleted or overwritten.
+    const queued = async (name: string, eTag: string) => {
+      await hostReceipts
+        .getBlockBlobClient(`blobreceipts/${hostId}/Host.Functions.basic/${eTag}/${c}/${name}`)
+        .upload('', 0);
+      await queue.sendMessage(
+        Buffer.from(JSON.stringify(triggerMessage('basic', c, name, eTag))).toString('base64'),
+      );
+    };
+    const deleted = await upload(c, 'deleted', 'x');
+    await queued('deleted', deleted.etag);
+    await blobs().getContainerClient(c).getBlobClient('deleted').delete();
+    const v1 = await upload(c, 'overwritten', 'v1');
+    await queued('overwritten', v1.etag);
+    const v2 = await upload(c, 'overwritten', 'v2');
+
+    await start(settings);
+    await waitFor(() => calls('basic', c).length === 1, { what: 'the new version to fire' });
+    expect(calls('basic', c)[0]!.content).toBe('v2');
+    const left = await waitFor(
+      async () => {
+        const r = await receiptsOf(settings, 'basic', c);
+        return r.size === 1 && r.get('overwritten')?.metadata.processed !== undefined && r;
+      },
+      { what: 'only the receipt of the blob that is still there' },
+    );
+    expect(left.get('overwritten')!.eTag).toBe(v2.etag);
+    await sleep(600);
+    expect(calls('basic', c)).toHaveLength(1);
   });
 
   it('recovers crashes before and after the enqueue, respects live owners, skips deleted blobs', async () => {
