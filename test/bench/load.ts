@@ -230,7 +230,6 @@ export async function benchLoad(): Promise<BenchResult[]> {
       stateRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-load-')),
       disks,
       diskSizes: DISKS,
-      configPollIntervalMs: 1000,
       vms: vms.map((vm, i) => ({ vm, workload: workloadFor(i, seconds) })),
     };
     // Measured before the agents start, on the same target Azurite: see putPageCapacity.ts.
