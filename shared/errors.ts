@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   DeltaMalformed: 'user',
   // system
   StorageUnavailable: 'system',
+  /** Stored data tidemark wrote fails its own checks (a journal frame header): not the caller's fault. */
+  JournalCorrupt: 'system',
   Timeout: 'system',
   Internal: 'system',
 } as const satisfies Record<string, ErrorKind>;

@@ -38,6 +38,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   InvalidConfig: 500,
   StorageUnavailable: 503,
   Timeout: 503,
+  JournalCorrupt: 500,
   Internal: 500,
 };
 
@@ -50,6 +51,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   InvalidConfig: 'Server misconfigured',
   StorageUnavailable: 'Storage unavailable',
   Timeout: 'Timed out',
+  JournalCorrupt: 'Journal corrupt',
   Internal: 'Internal error',
 };
 

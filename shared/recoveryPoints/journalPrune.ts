@@ -1,17 +1,21 @@
 /**
- * Deletes journal deltas no any-point-in-time request can need. Materializing at a time starts from
- * a point and replays the deltas after it in the same generation, so a delta is needed only while a
- * kept point of its generation has a lower sequence. A generation older than every kept point's is
- * dropped whole; one newer than all of them (a resync that has no point yet) is left alone.
+ * Deletes journal blobs no any-point-in-time request can need. Materializing at a time starts from a
+ * point and replays the deltas after it in the same generation, so a delta is needed only while a
+ * kept point of its generation has a lower sequence; a segment goes once its last possible sequence
+ * (start + 255) is at or below the generation's lowest kept point, and a legacy per-delta blob once
+ * its sequence is. A generation older than every kept point's is dropped whole; one newer than all
+ * of them (a resync that has no point yet) is left alone.
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import pLimit from 'p-limit';
 
-import { deltaBlobPrefix, parseDeltaBlobName } from '../delta';
+import { deltaBlobPrefix } from '../delta';
+import { journalBlobRange, parseJournalBlobName } from '../journal';
 import type { RecoveryPoint } from './types';
 
 const DELETE_CONCURRENCY = 16;
 
+/** Returns how many blobs it deleted (segments and legacy deltas). */
 export async function pruneJournal(
   journal: ContainerClient,
   resourceGroup: string,
@@ -30,24 +34,22 @@ export async function pruneJournal(
     if (Number.isSafeInteger(generation)) generations.push(generation);
   }
   const limit = pLimit(DELETE_CONCURRENCY);
-  const deletions: Promise<unknown>[] = [];
+  const deletions: Promise<boolean>[] = [];
   for (const generation of generations) {
     const upTo = floor.get(generation) ?? (generation < newestGeneration ? Infinity : -1);
     if (upTo < 0) continue;
-    // Names sort by sequence, so the listing can stop at the first delta still needed.
+    // Segments and legacy blobs sort together by their first sequence, so the listing can stop at
+    // the first blob that starts above the floor; a segment that starts below it may still be needed.
     for await (const blob of journal.listBlobsFlat({
       prefix: deltaBlobPrefix({ resourceGroup, vm, generation }),
     })) {
-      let sequence: number;
-      try {
-        sequence = parseDeltaBlobName(blob.name).sequence;
-      } catch {
-        continue;
-      }
-      if (sequence > upTo) break;
-      deletions.push(limit(() => journal.getBlobClient(blob.name).deleteIfExists()));
+      const parsed = parseJournalBlobName(blob.name);
+      if (!parsed) continue;
+      const { first, last } = journalBlobRange(parsed);
+      if (first > upTo) break;
+      if (last > upTo) continue;
+      deletions.push(limit(async () => (await journal.getBlobClient(blob.name).deleteIfExists()).succeeded));
     }
   }
-  await Promise.all(deletions);
-  return deletions.length;
+  return (await Promise.all(deletions)).filter(Boolean).length;
 }

@@ -4,19 +4,17 @@
  * together (as the applier does with a backlog) and written as Put Page / Clear Pages calls.
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
-import { RestError } from '@azure/storage-blob';
 import pLimit from 'p-limit';
 
-import { decodeDelta, type Delta, deltaBlobName } from '../delta';
+import { decodeDelta, type Delta } from '../delta';
 import { TidemarkError } from '../errors';
+import { JournalReader, MAX_FRAME_DELTA_BYTES } from '../journal';
 import { coalesce, type PageOp } from '../replication/coalesce';
-import { ReadAhead } from '../replication/readAhead';
 import { checkPageOps } from '../replication/replicaWriter';
 import type { RecoveryPoint } from './types';
 
 const MAX_BATCH_DELTAS = 16;
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
-const READ_AHEAD = 8;
 const WRITE_CONCURRENCY = 32;
 
 export interface ReplayOptions {
@@ -40,23 +38,17 @@ export interface ReplayResult {
 }
 
 export async function replayJournal(options: ReplayOptions): Promise<ReplayResult> {
-  const { journal, point, until } = options;
+  const reader = new JournalReader(options.journal, options.point, options.point.sequence + 1);
+  try {
+    return await replay(reader, options);
+  } finally {
+    reader.close();
+  }
+}
+
+async function replay(reader: JournalReader, options: ReplayOptions): Promise<ReplayResult> {
+  const { point, until } = options;
   const vmId = `${point.resourceGroup}/${point.vm}`;
-  const nameOf = (sequence: number): string =>
-    deltaBlobName({
-      resourceGroup: point.resourceGroup,
-      vm: point.vm,
-      generation: point.generation,
-      sequence,
-    });
-  const ahead = new ReadAhead(async (sequence) => {
-    try {
-      return await journal.getBlobClient(nameOf(sequence)).downloadToBuffer();
-    } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404) return undefined;
-      throw err;
-    }
-  }, READ_AHEAD);
   const through = { sequence: point.sequence, time: point.time, deltas: 0 };
   let sequence = point.sequence + 1;
   let done = false;
@@ -64,16 +56,13 @@ export async function replayJournal(options: ReplayOptions): Promise<ReplayResul
     const batch: Delta[] = [];
     let bytes = 0;
     while (batch.length < MAX_BATCH_DELTAS && bytes < MAX_BATCH_BYTES) {
-      const body = await ahead.get(sequence);
+      const body = await reader.next();
       if (!body) {
         if (options.appliedThrough !== undefined && sequence <= options.appliedThrough) {
           throw new TidemarkError(
             'Conflict',
-            `Journal delta ${nameOf(sequence)} was pruned while replaying.`,
-            {
-              retryable: true,
-              details: { sequence },
-            },
+            `Journal delta ${sequence} of ${vmId} (generation ${point.generation}) was pruned while replaying.`,
+            { retryable: true, details: { sequence, generation: point.generation } },
           );
         }
         done = true;
@@ -83,7 +72,7 @@ export async function replayJournal(options: ReplayOptions): Promise<ReplayResul
         vmId,
         generation: point.generation,
         sequence,
-        maxBytes: options.maxDeltaBytes ?? 80 * 1024 * 1024,
+        maxBytes: options.maxDeltaBytes ?? MAX_FRAME_DELTA_BYTES,
       });
       if (delta.lastWriteTime > until) {
         done = true;

@@ -22,10 +22,11 @@ import { type ContainerClient, RestError } from '@azure/storage-blob';
 import pLimit from 'p-limit';
 
 import type { Clock } from '../clock';
-import { decodeDelta, type Delta, deltaBlobName, deltaBlobMetadata, parseDeltaBlobName } from '../delta';
+import { decodeDelta, type Delta, deltaBlobName, parseDeltaBlobName } from '../delta';
 import { MAX_HEADER_BYTES } from '../delta/constants';
 import { checkMaxBytes } from '../delta/headerChecks';
 import { isTidemarkError, TidemarkError } from '../errors';
+import { type JournalAppender, JournalWriter, MAX_FRAME_DELTA_BYTES } from '../journal';
 import type { Logger } from '../logger';
 import { isReplicating, type ProtectedItem, type ProtectedItemStore } from '../protectedItems';
 import { assessHealth } from '../recoveryPoints/health';
@@ -40,6 +41,7 @@ export interface ApplierStores {
   cache: ContainerClient;
   /** Target region. */
   replicas: ContainerClient;
+  /** Applied deltas, one append-blob segment per 256 sequences (shared/journal). */
   journal: ContainerClient;
   quarantine: ContainerClient;
   locks: ContainerClient;
@@ -74,8 +76,11 @@ const SMALL_WRITE_BYTES = 1024 * 1024;
 const MANY_WRITES = 256;
 /** Journal copies uploading at a time. */
 const JOURNAL_CONCURRENCY = 8;
-/** The largest delta accepted by default: the agent's largest (64 MiB) and its headers, with room. */
-const DEFAULT_MAX_DELTA_BYTES = 80 * 1024 * 1024;
+/**
+ * The largest delta accepted by default: the agent's largest (64 MiB) and its headers, with room;
+ * also the largest a journal frame holds (80 MiB), so every delta accepted can be journaled.
+ */
+const DEFAULT_MAX_DELTA_BYTES = MAX_FRAME_DELTA_BYTES;
 
 /**
  * A delta blob as downloaded: its bytes, or, for a blob over maxDeltaBytes, only its length and
@@ -126,12 +131,14 @@ export interface ApplierOptions {
 
 export class DeltaApplier {
   readonly #locks: VmLocks;
+  readonly #journal: JournalAppender;
 
   constructor(
     private readonly stores: ApplierStores,
     private readonly options: ApplierOptions,
   ) {
     this.#locks = new VmLocks(stores.locks, options.clock);
+    this.#journal = new JournalWriter(stores.journal);
   }
 
   #containers?: Promise<unknown>;
@@ -312,11 +319,7 @@ export class DeltaApplier {
       // Journaled as soon as it is checked: a copy of a good delta ahead of the watermark is harmless
       // (a crash between the journal and the watermark leaves the same), and it overlaps the writes.
       const journaled = track(
-        journalLimit(() =>
-          this.stores.journal
-            .getBlockBlobClient(blobName)
-            .uploadData(body, { metadata: deltaBlobMetadata(delta) }),
-        ),
+        journalLimit(() => this.#journal.append({ resourceGroup, vm, generation, sequence }, body)),
       );
       return {
         item: { kind: 'good', pending: { sequence, blobName, body, delta, journaled } },

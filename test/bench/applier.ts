@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import { startAzurite } from '../../host/azurite';
 import { SystemClock } from '../../shared/clock';
 import { type DeltaDataEntry, deltaBlobName, encodeDelta } from '../../shared/delta';
+import { encodeFrame } from '../../shared/journal';
 import { silentLogger } from '../../shared/logger';
 import { TableProtectedItemStore } from '../../shared/protectedItems';
 import { DeltaApplier } from '../../shared/replication/applier';
@@ -48,9 +49,9 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 
 /**
  * What the applier cannot do without, measured raw in the same run for sequential writes: download
- * the deltas from the cache (4 at a time, as the applier does), upload them to the target as block
- * blobs (the journal copy, 8 at a time), and the three together with the Put Pages. The apply moves
- * three times the baseline's bytes through the two Azurites; `io_floor` compares it with that.
+ * the deltas from the cache (4 at a time, as the applier does), append them to a journal segment in
+ * the target (one append block each, 8 at a time), and the three together with the Put Pages. The
+ * apply moves three times the baseline's bytes through the two Azurites; `io_floor` compares it with that.
  */
 async function ioFloor(
   cache: ContainerClient,
@@ -69,10 +70,17 @@ async function ioFloor(
       bodies.map((_, i) => limit(() => cache.getBlobClient(`floor/${i}`).downloadToBuffer())),
     );
   };
-  const journal = (tag: string): Promise<unknown> => {
+  const journal = async (tag: string): Promise<unknown> => {
+    const segment = floor.getAppendBlobClient(`${tag}.journal`);
+    await segment.create();
     const limit = pLimit(8);
     return Promise.all(
-      bodies.map((b, i) => limit(() => floor.getBlockBlobClient(`${tag}/${i}`).uploadData(b))),
+      bodies.map((b, i) =>
+        limit(() => {
+          const frame = encodeFrame(i, b);
+          return segment.appendBlock(frame, frame.length);
+        }),
+      ),
     );
   };
   const pages = floor.getPageBlobClient('pages');

@@ -14,7 +14,8 @@ import pLimit from 'p-limit';
 
 import { startAzurite } from '../../host/azurite';
 import { SystemClock } from '../../shared/clock';
-import { type Delta, deltaBlobMetadata, deltaBlobName, encodeDelta } from '../../shared/delta';
+import { type Delta, encodeDelta } from '../../shared/delta';
+import { JournalWriter } from '../../shared/journal';
 import { TableProtectedItemStore } from '../../shared/protectedItems';
 import { TableRecoveryPointCatalog } from '../../shared/recoveryPoints/catalog';
 import { cutRecoveryPoint } from '../../shared/recoveryPoints/cut';
@@ -115,6 +116,7 @@ export async function benchRecoveryPoints(): Promise<BenchResult[]> {
 
     // pit.materialize: the journal after the newest point (sequence CUTS), 1 MiB of 64 KiB writes each.
     const pointTime = CUTS * 1000;
+    const journal = new JournalWriter(stores.journal);
     for (let k = 1; k <= JOURNAL_DELTAS; k++) {
       const sequence = CUTS + k;
       const delta: Delta = {
@@ -131,9 +133,7 @@ export async function benchRecoveryPoints(): Promise<BenchResult[]> {
           data: randomBytes(64 * 1024),
         })),
       };
-      await stores.journal
-        .getBlockBlobClient(deltaBlobName({ resourceGroup: 'rg', vm, generation: 1, sequence }))
-        .uploadData(encodeDelta(delta), { metadata: deltaBlobMetadata(delta) });
+      await journal.append({ resourceGroup: 'rg', vm, generation: 1, sequence }, encodeDelta(delta));
     }
     item = await stores.items.update(item, {
       watermark: CUTS + JOURNAL_DELTAS,

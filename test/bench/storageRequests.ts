@@ -132,7 +132,7 @@ function blobLabel(request: ClientRequest, account: string, parts: string[], que
     if (comp === 'snapshot') return 'points snapshot';
     return `points replicas ${method}${comp ? `?comp=${comp}` : ''}`;
   }
-  if (container === CONTAINERS.journal) return `applier journal ${method}`;
+  if (container === CONTAINERS.journal) return `applier journal ${method}${comp ? `?comp=${comp}` : ''}`;
   if (container === CONTAINERS.quarantine) return `applier quarantine ${method}`;
   if (container === CONTAINERS.agentConfig) return `agent-config ${method}`;
   if (container === CONTAINERS.disks) {

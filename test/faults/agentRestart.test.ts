@@ -16,6 +16,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseDeltaBlobName } from '../../shared/delta';
+import { journaledDeltas } from '../../shared/journal';
 import { CONTAINERS } from '../../shared/storageNames';
 import { waitFor } from '../helpers/waitFor';
 import { type AgentProcess, spawnAgent } from './support/agentProcess';
@@ -130,7 +131,6 @@ describe('fault: the mobility agent killed mid-delta', () => {
     const out = new Set<number>();
     const stores = [
       [regions().source, CONTAINERS.cache],
-      [regions().target, CONTAINERS.journal],
       [regions().target, CONTAINERS.quarantine],
     ] as const;
     for (const [conn, container] of stores) {
@@ -139,6 +139,13 @@ describe('fault: the mobility agent killed mid-delta', () => {
       for await (const blob of c.listBlobsFlat({ prefix: `${RG}/${vm}/1/` })) {
         out.add(parseDeltaBlobName(blob.name).sequence);
       }
+    }
+    const journal = BlobServiceClient.fromConnectionString(regions().target).getContainerClient(
+      CONTAINERS.journal,
+    );
+    if (await journal.exists()) {
+      for (const d of await journaledDeltas(journal, { resourceGroup: RG, vm, generation: 1 }))
+        out.add(d.sequence);
     }
     return [...out].sort((a, b) => a - b);
   }

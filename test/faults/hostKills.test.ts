@@ -16,6 +16,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { agentConfigBlobName } from '../../shared/agentConfig';
+import { deltaBlobName, encodeDelta } from '../../shared/delta';
 import { TableFabricStore } from '../../shared/fabric/tableFabricStore';
 import type { Job } from '../../shared/jobs/types';
 import { orphanSnapshots } from '../../shared/recoveryPoints/snapshots';
@@ -313,6 +314,38 @@ describe('fault: the host SIGKILLed at random moments', () => {
   }, 360_000);
 
   it('commit finishes across kills: the points, their snapshots and the journal are gone', async () => {
+    // As after an upgrade from per-delta journal blobs: 1 500 of them beside the segments. They go
+    // too, and deleting them keeps the job running long enough for kills to land in it (the
+    // segments alone go in a few calls).
+    const journal = target().getContainerClient(CONTAINERS.journal);
+    const generation = (await verifier.items.get(RG, VM))!.generation;
+    // Heartbeats, so the verifier's background index reads them as any delta.
+    const heartbeat = (sequence: number): Buffer =>
+      encodeDelta({
+        vmId: `${RG}/${VM}`,
+        generation,
+        sequence,
+        firstWriteTime: 0,
+        lastWriteTime: 0,
+        appConsistent: false,
+        heartbeat: true,
+        entries: [],
+      });
+    const legacy = Array.from({ length: 1500 }, (_, i) => 100_000 + i);
+    for (let i = 0; i < legacy.length; i += 50) {
+      await Promise.all(
+        legacy
+          .slice(i, i + 50)
+          .map((sequence) =>
+            journal
+              .getBlockBlobClient(deltaBlobName({ resourceGroup: RG, vm: VM, generation, sequence }))
+              .uploadData(heartbeat(sequence)),
+          ),
+      );
+    }
+    expect((await blobNames(CONTAINERS.journal, `${RG}/${VM}/`)).some((n) => n.endsWith('.journal'))).toBe(
+      true,
+    );
     const id = await stack.startJob(`vms/${RG}/${VM}/commit-failover`);
     const n = await killDuring(id, 'commit', { max: 4, first: [0, 300], then: [300, 1500] });
     expect(n, 'kills while the commit job ran').toBeGreaterThanOrEqual(1);

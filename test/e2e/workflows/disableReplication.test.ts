@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigBlobName } from '../../../shared/agentConfig';
 import { SystemClock } from '../../../shared/clock';
 import { loadConfig } from '../../../shared/config';
+import { deltaBlobName } from '../../../shared/delta';
 import type { Job } from '../../../shared/jobs/types';
 import { cutRecoveryPoint } from '../../../shared/recoveryPoints/cut';
 import { type RecoveryPointStores, recoveryPointStores } from '../../../shared/recoveryPoints/stores';
@@ -255,7 +256,15 @@ describe.skipIf(tools.skip)(
       expect(await namesUnder(container('target', CONTAINERS.replicas), prefix)).toHaveLength(
         DISKS.length * (pointsBefore.length + 1),
       );
-      expect((await namesUnder(container('target', CONTAINERS.journal), prefix)).length).toBeGreaterThan(0);
+      // The journal's segments, and a legacy per-delta blob as an installation from before segments has.
+      const journal = container('target', CONTAINERS.journal);
+      const generation = (await stores.items.get(RG, VM))!.generation;
+      await journal
+        .getBlockBlobClient(deltaBlobName({ resourceGroup: RG, vm: VM, generation, sequence: 1 }))
+        .uploadData(Buffer.from('legacy'));
+      const journaled = await namesUnder(journal, prefix);
+      expect(journaled.some((n) => n.endsWith('.journal'))).toBe(true);
+      expect(journaled.some((n) => n.endsWith('.delta'))).toBe(true);
       expect(await container('target', CONTAINERS.locks).getBlobClient(`${RG}/${VM}`).exists()).toBe(true);
       expect(await namesUnder(container('source', CONTAINERS.cache), prefix)).toContain(
         `${prefix}agent.json`,
@@ -303,7 +312,7 @@ describe.skipIf(tools.skip)(
       const removed = (done.result as { removed: Record<string, number> }).removed;
       expect(removed.recoveryPoints).toBe(pointsBefore.length);
       expect(removed.replicas).toBe(DISKS.length);
-      expect(removed.journalBlobs).toBeGreaterThan(0);
+      expect(removed.journalBlobs).toBe(journaled.length);
       expect(removed.cacheBlobs).toBeGreaterThanOrEqual(1);
 
       // Nothing of replication is left.

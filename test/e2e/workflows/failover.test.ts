@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { agentConfigBlobName } from '../../../shared/agentConfig';
 import { loadConfig } from '../../../shared/config';
+import { deltaBlobName } from '../../../shared/delta';
 import { fabricServices } from '../../../shared/fabric/services';
 import type { Job } from '../../../shared/jobs/types';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
@@ -244,6 +245,20 @@ describe.skipIf(tools.skip)(
     it('commits: the points, snapshots, journal and agent config go, the VM stays; a second commit is 409', async () => {
       const before = (await catalog.list(RG, VM)).length;
       expect(before).toBeGreaterThanOrEqual(2);
+      // The journal's segments, and a legacy per-delta blob as an installation from before segments has.
+      const journalContainer = BlobServiceClient.fromConnectionString(
+        stack.target.connectionString,
+      ).getContainerClient(CONTAINERS.journal);
+      await journalContainer
+        .getBlockBlobClient(
+          deltaBlobName({ resourceGroup: RG, vm: VM, generation: (await item()).generation, sequence: 1 }),
+        )
+        .uploadData(Buffer.from('legacy'));
+      const journaled: string[] = [];
+      for await (const b of journalContainer.listBlobsFlat({ prefix: `${RG}/${VM}/` }))
+        journaled.push(b.name);
+      expect(journaled.some((n) => n.endsWith('.journal'))).toBe(true);
+      expect(journaled.some((n) => n.endsWith('.delta'))).toBe(true);
       const job = await stack.waitForJob(await startJob('commit-failover'));
       expect(job.kind).toBe('CommitFailover');
       expectStepsInOrder(job, COMMIT_STEP_NAMES);

@@ -14,7 +14,9 @@
  */
 import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
 
-import { decodeDelta, parseDeltaBlobName } from '../../../shared/delta';
+import { decodeDelta } from '../../../shared/delta';
+import { journalBlobs } from '../../../shared/journal';
+import { SegmentCursor } from '../../../shared/journal/segmentCursor';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { TableRecoveryPointCatalog } from '../../../shared/recoveryPoints/catalog';
 import type { RecoveryPoint } from '../../../shared/recoveryPoints/types';
@@ -50,6 +52,8 @@ export class VmVerifier {
   readonly deltas = new Map<number, Map<number, IndexedDelta>>();
   readonly #checkedPoints = new Set<string>();
   readonly #journal: ContainerClient;
+  /** How far each journal segment has been read: appends only add to its end. */
+  readonly #segmentRead = new Map<string, number>();
   readonly #replicas: ContainerClient;
   readonly #sourceDisks: ContainerClient;
   readonly #catalog: TableRecoveryPointCatalog;
@@ -82,40 +86,57 @@ export class VmVerifier {
 
   // ── journal index ─────────────────────────────────────────────────────────────
 
-  /** Reads every journal delta of the VM not indexed yet. */
+  /**
+   * Reads every journal delta of the VM not indexed yet: each segment from where the last call
+   * stopped (the first copy of a delta journaled twice counts), and legacy per-delta blobs.
+   */
   async indexJournal(): Promise<void> {
-    for await (const blob of this.#journal.listBlobsFlat({ prefix: this.#prefix })) {
-      let name;
-      try {
-        name = parseDeltaBlobName(blob.name);
-      } catch {
+    const vm = { resourceGroup: this.shadow.resourceGroup, vm: this.shadow.vm };
+    for (const blob of await journalBlobs(this.#journal, vm)) {
+      if (blob.kind === 'delta') {
+        if (this.deltas.get(blob.generation)?.has(blob.sequence)) continue;
+        let body: Buffer;
+        try {
+          body = await this.#journal.getBlobClient(blob.blobName).downloadToBuffer();
+        } catch (err) {
+          if (err instanceof RestError && err.statusCode === 404) continue; // pruned meanwhile
+          throw err;
+        }
+        this.#index(blob.generation, blob.sequence, body);
         continue;
       }
-      if (this.deltas.get(name.generation)?.has(name.sequence)) continue;
-      let body: Buffer;
-      try {
-        body = await this.#journal.getBlobClient(blob.name).downloadToBuffer();
-      } catch (err) {
-        if (err instanceof RestError && err.statusCode === 404) continue; // pruned meanwhile
-        throw err;
-      }
-      const delta = decodeDelta(body, {
-        vmId: this.shadow.vmId,
-        generation: name.generation,
-        sequence: name.sequence,
+      const cursor = new SegmentCursor(this.#journal.getBlobClient(blob.blobName), blob.start, {
+        chunkBytes: 8 * 1024 * 1024,
+        readAheadChunks: 4,
+        from: this.#segmentRead.get(blob.blobName) ?? 0,
       });
-      const indexed: IndexedDelta = {
-        generation: name.generation,
-        sequence: name.sequence,
-        ops: delta.entries.map((e) => this.shadow.identify(e)),
-        heartbeat: delta.heartbeat,
-        firstWriteTime: delta.firstWriteTime,
-        lastWriteTime: delta.lastWriteTime,
-      };
-      let gen = this.deltas.get(name.generation);
-      if (!gen) this.deltas.set(name.generation, (gen = new Map()));
-      gen.set(name.sequence, indexed);
+      try {
+        for (;;) {
+          const frame = await cursor.next((h) => !this.deltas.get(blob.generation)?.has(h.sequence));
+          if (!frame) break;
+          if (frame.body) this.#index(blob.generation, frame.ref.sequence, frame.body);
+        }
+        // A segment pruned meanwhile is absent: nothing more to read there.
+        this.#segmentRead.set(blob.blobName, cursor.offset);
+      } finally {
+        cursor.close();
+      }
     }
+  }
+
+  #index(generation: number, sequence: number, body: Buffer): void {
+    const delta = decodeDelta(body, { vmId: this.shadow.vmId, generation, sequence });
+    const indexed: IndexedDelta = {
+      generation,
+      sequence,
+      ops: delta.entries.map((e) => this.shadow.identify(e)),
+      heartbeat: delta.heartbeat,
+      firstWriteTime: delta.firstWriteTime,
+      lastWriteTime: delta.lastWriteTime,
+    };
+    let gen = this.deltas.get(generation);
+    if (!gen) this.deltas.set(generation, (gen = new Map()));
+    if (!gen.has(sequence)) gen.set(sequence, indexed);
   }
 
   /** Indexes the journal every `ms` until stopped, so pruning never takes a delta unseen. */

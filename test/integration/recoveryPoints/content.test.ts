@@ -5,13 +5,15 @@
 import { describe, expect, it } from 'vitest';
 
 import { ManualClock, SystemClock } from '../../../shared/clock';
-import type { DeltaEntry } from '../../../shared/delta';
+import { type DeltaEntry, deltaBlobMetadata, deltaBlobName, readDeltaHeader } from '../../../shared/delta';
 import { isTidemarkError } from '../../../shared/errors';
+import { journalBlobs, journaledDeltas, JournalWriter, segmentStart } from '../../../shared/journal';
 import { RecordingLogger } from '../../../shared/logger';
 import type { RecoveryPointCatalog } from '../../../shared/recoveryPoints/catalog';
 import { cutRecoveryPoint } from '../../../shared/recoveryPoints/cut';
 import { materializeAt, type MaterializeDeps } from '../../../shared/recoveryPoints/materialize';
 import { deletePoints } from '../../../shared/recoveryPoints/prune';
+import { replayJournal } from '../../../shared/recoveryPoints/replay';
 import { runVmRecoveryPoints } from '../../../shared/recoveryPoints/run';
 import { uniqueName } from '../../helpers/azurite';
 import { waitFor } from '../../helpers/waitFor';
@@ -150,17 +152,19 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
   it('after thinning and journal pruning, every time since the oldest point still materializes exactly', async () => {
     const vm = uniqueName('vm');
     // A run every 5 minutes of source time for 4 hours, retention 1 hour: most points and journal go.
+    // Step k applies sequence 240 + k, so the journal's first segment (0..255) fills and is pruned.
+    const seq0 = 240;
     const rnd = prng(3);
     const clock = new ManualClock(T0);
-    const shadows = [await rig().protect(vm, { policy: { retentionHours: 1 } })];
+    const shadows = [await rig().protect(vm, { policy: { retentionHours: 1 }, watermark: seq0 })];
     const times = [0];
     const applier = rig().newApplier(clock);
-    for (let seq = 1; seq <= 48; seq++) {
+    for (let step = 1; step <= 48; step++) {
       await clock.advance(5 * 60_000);
       const entries = randomEntries(rnd);
-      shadows.push(applyEntries(shadows[seq - 1]!, entries));
+      shadows.push(applyEntries(shadows[step - 1]!, entries));
       times.push(clock.now());
-      const delta = makeDelta(vm, seq, entries, { first: clock.now(), last: clock.now() });
+      const delta = makeDelta(vm, seq0 + step, entries, { first: clock.now(), last: clock.now() });
       await applier.onDelta(await rig().upload(delta));
       await runVmRecoveryPoints(rig().points, { clock, logger: new RecordingLogger() }, 'rg', vm);
     }
@@ -168,7 +172,12 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
     const oldest = points.at(-1)!;
     expect(points).toHaveLength(13);
     expect(times.at(-1)! - oldest.time).toBe(60 * 60_000);
-    expect(Math.min(...(await rig().journalSequences(vm)))).toBe(oldest.sequence + 1);
+    // Whole segments below the oldest point went; the one it replays from stays whole.
+    const first = segmentStart(oldest.sequence + 1);
+    expect(first).toBe(256);
+    expect(await rig().journalSequences(vm)).toEqual(
+      Array.from({ length: seq0 + 48 - first + 1 }, (_, i) => first + i),
+    );
     const picks = [
       oldest.time,
       times.at(-1)!,
@@ -182,6 +191,89 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
       );
       expect(same(await restored(result.disks), shadows[sequenceAt(times, t)]!)).toBe(true);
     }
+  });
+
+  it('replays a journal written before segments (legacy per-delta blobs), and prunes it by the old rule', async () => {
+    const vm = uniqueName('vm');
+    const rnd = prng(5);
+    const shadows = [await rig().protect(vm, { policy: { retentionHours: 0 } })];
+    const applier = rig().newApplier(new SystemClock());
+    const cutDeps = { ...rig().points, clock: new SystemClock() };
+    for (let seq = 1; seq <= 12; seq++) {
+      const entries = randomEntries(rnd);
+      shadows.push(applyEntries(shadows[seq - 1]!, entries));
+      await applier.onDelta(
+        await rig().upload(makeDelta(vm, seq, entries, { first: seq * 10, last: seq * 10 })),
+      );
+      if (seq === 3) await cutRecoveryPoint(cutDeps, 'rg', vm, 'CrashConsistent');
+    }
+    // An installation upgraded after delta 8: 1..8 were journaled one blob each, 9..12 in a segment.
+    const journal = rig().points.journal;
+    const deltas = await journaledDeltas(journal, { resourceGroup: 'rg', vm }, { bodies: true });
+    expect(deltas.map((d) => d.sequence)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const b of await journalBlobs(journal, { resourceGroup: 'rg', vm })) {
+      await journal.deleteBlob(b.blobName);
+    }
+    const writer = new JournalWriter(journal);
+    for (const d of deltas) {
+      const ref = { resourceGroup: 'rg', vm, generation: 1, sequence: d.sequence };
+      if (d.sequence > 8) await writer.append(ref, d.body!);
+      else {
+        await journal
+          .getBlockBlobClient(deltaBlobName(ref))
+          .uploadData(d.body!, { metadata: deltaBlobMetadata(readDeltaHeader(d.body!)) });
+      }
+    }
+    for (const at of [6, 8, 11]) {
+      const result = await materializeAt(
+        deps(),
+        { resourceGroup: 'rg', vm, time: at * 10 },
+        { container: rig().restores, prefix: `${vm}/legacy${at}/` },
+      );
+      expect(result).toMatchObject({ point: { sequence: 3 }, replayedThrough: { sequence: at } });
+      expect(same(await restored(result.disks), shadows[at]!), `as of delta ${at}`).toBe(true);
+    }
+    // A point at 13 and retention 0: the legacy blobs at or below it go, the segment (to 255) stays.
+    await applier.onDelta(await rig().upload(makeDelta(vm, 13, [], { first: 130, last: 130 })));
+    await runVmRecoveryPoints(
+      rig().points,
+      { clock: new SystemClock(), logger: new RecordingLogger() },
+      'rg',
+      vm,
+    );
+    expect((await rig().points.catalog.list('rg', vm)).map((p) => p.sequence)).toEqual([13]);
+    expect((await journalBlobs(journal, { resourceGroup: 'rg', vm })).map((b) => b.kind)).toEqual([
+      'segment',
+    ]);
+    expect(await rig().journalSequences(vm)).toEqual([9, 10, 11, 12, 13]);
+  });
+
+  it('a journal delta missing at or below the watermark was pruned: a retryable Conflict', async () => {
+    const vm = uniqueName('vm');
+    await rig().protect(vm);
+    const applier = rig().newApplier(new SystemClock());
+    for (let seq = 1; seq <= 6; seq++) {
+      await applier.onDelta(await rig().upload(makeDelta(vm, seq, [], { first: seq * 10, last: seq * 10 })));
+      if (seq === 2)
+        await cutRecoveryPoint({ ...rig().points, clock: new SystemClock() }, 'rg', vm, 'CrashConsistent');
+    }
+    const [point] = await rig().points.catalog.list('rg', vm);
+    const journal = rig().points.journal;
+    for (const b of await journalBlobs(journal, { resourceGroup: 'rg', vm }))
+      await journal.deleteBlob(b.blobName);
+    const replay = (appliedThrough?: number) =>
+      replayJournal({
+        journal,
+        point: point!,
+        until: 1000,
+        appliedThrough,
+        blobFor: (lun) => rig().restores.getPageBlobClient(`${vm}/conflict/${lun}`),
+      });
+    const err = await replay(6).catch((e: unknown) => e);
+    expect(isTidemarkError(err, 'Conflict') && err.retryable, String(err)).toBe(true);
+    expect(String(err)).toMatch(/Journal delta 3 of rg\/.* was pruned while replaying/);
+    // Past the watermark (or not known), a missing delta is just the end of the journal.
+    expect(await replay(2)).toEqual({ sequence: 2, time: 20, deltas: 0 });
   });
 
   it('starts over from a kept point when the chosen one is pruned while materializing', async () => {

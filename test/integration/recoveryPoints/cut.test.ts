@@ -161,10 +161,14 @@ describe('recovery points: cut, app-consistent, cap, prune (real Azurite)', () =
   it('pruned points leave no snapshot behind; orphans go; the journal keeps only what a point can replay', async () => {
     const vm = uniqueName('vm');
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    await rig().protect(vm, { policy: { retentionHours: 0 } });
+    // From sequence 251 on, so the journal crosses its first segment boundary (256) in the rounds.
+    let seq = 250;
+    await rig().protect(vm, { policy: { retentionHours: 0 }, watermark: seq });
     const applier = rig().newApplier(clock);
     const logger = new RecordingLogger();
-    let seq = 0;
+    // What the journal holds after each round's point (251..253, 254..256, 257..259, 260..262): a
+    // segment goes once the point is at or past its last sequence (255), never part of one.
+    const journalAfter = [[251, 252, 253], [256], [256, 257, 258, 259], [256, 257, 258, 259, 260, 261, 262]];
     for (let round = 1; round <= 4; round++) {
       for (let i = 0; i < 3; i++) {
         seq++;
@@ -180,13 +184,13 @@ describe('recovery points: cut, app-consistent, cap, prune (real Azurite)', () =
       expect(await rig().snapshots(vm)).toEqual(
         points[0]!.disks.map((d) => `${d.name}@${d.snapshot}`).sort(),
       );
-      expect(await rig().journalSequences(vm)).toEqual([]);
+      expect(await rig().journalSequences(vm)).toEqual(journalAfter[round - 1]);
     }
     // Deltas after the newest point stay in the journal.
     await applier.onDelta(
       await rig().upload(makeDelta(vm, ++seq, [], { first: clock.now(), last: clock.now() })),
     );
-    expect(await rig().journalSequences(vm)).toEqual([seq]);
+    expect(await rig().journalSequences(vm)).toEqual([...journalAfter[3]!, seq]);
 
     // A crash between deleting a point's row and its snapshots leaves orphans; the next prune removes them.
     const [newest] = await rig().points.catalog.list('rg', vm);

@@ -13,6 +13,7 @@ import {
   deltaBlobName,
   encodeDelta,
 } from '../../../shared/delta';
+import { journaledDeltas } from '../../../shared/journal';
 import { type Logger, RecordingLogger } from '../../../shared/logger';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { appConsistentCutter } from '../../../shared/recoveryPoints/appConsistent';
@@ -44,6 +45,7 @@ export interface Rig {
   snapshotBytes(point: RecoveryPoint): Promise<Buffer[]>;
   /** Every snapshot of the VM's replicas, as `disk@snapshot`. */
   snapshots(vm: string): Promise<string[]>;
+  /** The sequences the VM's journal holds (generation 1), read through shared/journal. */
   journalSequences(vm: string): Promise<number[]>;
 }
 
@@ -167,11 +169,8 @@ export function useRig(): () => Rig {
         return out.sort();
       },
       async journalSequences(vm) {
-        const out: number[] = [];
-        for await (const b of applier.journal.listBlobsFlat({ prefix: `rg/${vm}/` })) {
-          out.push(Number(/([0-9]{20})\.delta$/.exec(b.name)![1]));
-        }
-        return out;
+        const deltas = await journaledDeltas(applier.journal, { resourceGroup: 'rg', vm, generation: 1 });
+        return deltas.map((d) => d.sequence);
       },
     };
   });

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ManualClock } from '../../../shared/clock';
-import { deltaBlobMetadata, deltaBlobName, encodeDelta } from '../../../shared/delta';
+import { encodeDelta } from '../../../shared/delta';
+import { JournalWriter, segmentStart } from '../../../shared/journal';
 import { RecordingLogger } from '../../../shared/logger';
 import type { ProtectedItem, ReplicationPolicy } from '../../../shared/protectedItems';
 import { runRecoveryPoints } from '../../../shared/recoveryPoints/run';
@@ -17,6 +18,8 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const T0 = Date.UTC(2026, 0, 1);
 const PERIOD_MIN = 15;
+/** Step k applies sequence SEQ0 + k: the journal crosses a segment boundary (256) within the run. */
+const SEQ0 = 100;
 
 function hhmm(t: number): string {
   return `${Math.floor((t - T0) / HOUR)}:${String(Math.floor(((t - T0) % HOUR) / MIN)).padStart(2, '0')}`;
@@ -75,7 +78,7 @@ describe('recovery points over three simulated days (injected clock, real Azurit
       if (step % 24 === 0 || step > steps - 2) {
         for (const s of sims) {
           const newest = await rig().points.catalog.newest('rg', s.vm);
-          expect(newest).toMatchObject({ sequence: step, time: clock.now(), cutAt: clock.now() });
+          expect(newest).toMatchObject({ sequence: SEQ0 + step, time: clock.now(), cutAt: clock.now() });
         }
       }
     }
@@ -86,6 +89,7 @@ describe('recovery points over three simulated days (injected clock, real Azurit
       expect(r).toMatchObject({ outcome: 'done', cut: 'unchanged' });
     }
 
+    const prunedSegments: string[] = [];
     for (const s of sims) {
       const points = await rig().points.catalog.list('rg', s.vm);
       expect(
@@ -98,24 +102,30 @@ describe('recovery points over three simulated days (injected clock, real Azurit
       );
       // One snapshot per point, none left over from pruned points.
       expect(await rig().snapshots(s.vm)).toEqual(points.map((p) => `os@${p.disks[0]!.snapshot}`).sort());
-      // The journal holds exactly the deltas after the oldest point.
+      // The journal holds every delta after the oldest point, and of those before it only the ones
+      // that share its segment with a delta after it: whole segments go.
       const oldest = points.at(-1)!.sequence;
+      const from = Math.max(SEQ0 + 1, segmentStart(oldest + 1));
       expect(await rig().journalSequences(s.vm)).toEqual(
-        Array.from({ length: steps - oldest }, (_, i) => oldest + 1 + i),
+        Array.from({ length: SEQ0 + steps - from + 1 }, (_, i) => from + i),
       );
+      if (from > SEQ0 + 1) prunedSegments.push(s.vm);
     }
+    // The one-day VM's oldest point is past its first segment, which went whole.
+    expect(prunedSegments).toEqual(['day']);
   }, 300_000);
 
   /** What the applier leaves after applying the step's heartbeat: the journal copy and the watermark. */
   async function applied(s: Sim, step: number, now: number): Promise<void> {
-    const delta = makeDelta(s.vm, step, [], { first: now, last: now }, s.appConsistent(step));
-    const name = deltaBlobName({ resourceGroup: 'rg', vm: s.vm, generation: 1, sequence: step });
-    await rig()
-      .applier.journal.getBlockBlobClient(name)
-      .uploadData(encodeDelta(delta), { metadata: deltaBlobMetadata(delta) });
+    const sequence = SEQ0 + step;
+    const delta = makeDelta(s.vm, sequence, [], { first: now, last: now }, s.appConsistent(step));
+    await new JournalWriter(rig().applier.journal).append(
+      { resourceGroup: 'rg', vm: s.vm, generation: 1, sequence },
+      encodeDelta(delta),
+    );
     const item = (await rig().points.items.get('rg', s.vm))!;
-    const patch: Partial<ProtectedItem> = { watermark: step, watermarkTime: now, lastAppliedAt: now };
-    if (delta.appConsistent) patch.lastAppConsistentSequence = step;
+    const patch: Partial<ProtectedItem> = { watermark: sequence, watermarkTime: now, lastAppliedAt: now };
+    if (delta.appConsistent) patch.lastAppConsistentSequence = sequence;
     await rig().points.items.update(item, patch);
   }
 });

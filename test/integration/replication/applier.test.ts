@@ -10,6 +10,7 @@ import {
   deltaBlobName,
   encodeDelta,
 } from '../../../shared/delta';
+import { journalBlobs, JournalReader, journaledDeltas } from '../../../shared/journal';
 import { RecordingLogger } from '../../../shared/logger';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { type ApplierStores, DeltaApplier } from '../../../shared/replication/applier';
@@ -162,9 +163,8 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
           const cached = [];
           for await (const b of cache.listBlobsFlat({ prefix: `rg/${vm}/` })) cached.push(b.name);
           expect(cached).toEqual([]);
-          const journaled = [];
-          for await (const b of stores.journal.listBlobsFlat({ prefix: `rg/${vm}/` })) journaled.push(b.name);
-          expect(journaled).toHaveLength(deltas.length);
+          const journaled = await journaledDeltas(stores.journal, { resourceGroup: 'rg', vm });
+          expect(journaled.map((d) => d.sequence)).toEqual(deltas.map((d) => d.sequence));
         },
       ),
       { numRuns: 12 },
@@ -350,16 +350,23 @@ describe('DeltaApplier (real Azurite: source cache + target)', () => {
     }
     expect(await applier().drain('rg', vm)).toMatchObject({ outcome: 'quarantined', sequence: 30 });
     expect(await stores.items.get('rg', vm)).toMatchObject({ state: 'ResyncRequired', watermark: 29 });
+    const reader = new JournalReader(stores.journal, { resourceGroup: 'rg', vm, generation: 1 }, 1);
     for (let i = 0; i < 40; i++) {
-      const journaled = stores.journal.getBlobClient(names[i]!);
       if (i < 29) {
-        expect((await journaled.downloadToBuffer()).equals(bodies[i]!)).toBe(true);
+        expect((await reader.next())?.equals(bodies[i]!), `journaled ${i + 1}`).toBe(true);
         expect(await cache.getBlobClient(names[i]!).exists()).toBe(false);
       } else {
-        expect(await journaled.exists()).toBe(false);
         expect(await cache.getBlobClient(names[i]!).exists()).toBe(i > 29);
       }
     }
+    // Nothing from the bad delta on: the journal ends at 29.
+    expect(await reader.next()).toBeUndefined();
+    reader.close();
+    expect((await journaledDeltas(stores.journal, { resourceGroup: 'rg', vm })).at(-1)?.sequence).toBe(29);
+    // One blob for all of them: the segment of sequences 0-255.
+    expect((await journalBlobs(stores.journal, { resourceGroup: 'rg', vm })).map((b) => b.blobName)).toEqual([
+      `rg/${vm}/1/00000000000000000000.journal`,
+    ]);
     const expected = initial.map((b) => Buffer.from(b));
     for (const d of deltas.slice(0, 29)) {
       for (const e of d.entries) if ('data' in e) e.data.copy(expected[e.disk]!, e.offset);
