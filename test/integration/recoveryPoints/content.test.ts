@@ -60,6 +60,30 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
     return a.length === b.length && a.every((x, i) => x.equals(b[i]!));
   }
 
+  /** Applies deltas 1..12 of random writes (source time seq × 10), cutting a point after each of `cutAfter`. */
+  async function applyTwelveDeltas(
+    vm: string,
+    rnd: (n: number) => number,
+    shadows: Buffer[][],
+    cutAfter: number[],
+  ): Promise<ReturnType<ReturnType<typeof rig>['newApplier']>> {
+    const applier = rig().newApplier(new SystemClock());
+    const cutDeps = { ...rig().points, clock: new SystemClock() };
+    for (let seq = 1; seq <= 12; seq++) {
+      const entries = randomEntries(rnd);
+      shadows.push(applyEntries(shadows[seq - 1]!, entries));
+      await applier.onDelta(
+        await rig().upload(makeDelta(vm, seq, entries, { first: seq * 10, last: seq * 10 })),
+      );
+      if (cutAfter.includes(seq)) {
+        expect(await cutRecoveryPoint(cutDeps, 'rg', vm, 'CrashConsistent')).toMatchObject({
+          outcome: 'cut',
+        });
+      }
+    }
+    return applier;
+  }
+
   /** Streams `count` random deltas through the applier, cutting points now and then; keeps shadows. */
   async function replicate(vm: string, count: number, seed: number, stepMs: number, cutEvery: number) {
     const rnd = prng(seed);
@@ -197,16 +221,7 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
     const vm = uniqueName('vm');
     const rnd = prng(5);
     const shadows = [await rig().protect(vm, { policy: { retentionHours: 0 } })];
-    const applier = rig().newApplier(new SystemClock());
-    const cutDeps = { ...rig().points, clock: new SystemClock() };
-    for (let seq = 1; seq <= 12; seq++) {
-      const entries = randomEntries(rnd);
-      shadows.push(applyEntries(shadows[seq - 1]!, entries));
-      await applier.onDelta(
-        await rig().upload(makeDelta(vm, seq, entries, { first: seq * 10, last: seq * 10 })),
-      );
-      if (seq === 3) await cutRecoveryPoint(cutDeps, 'rg', vm, 'CrashConsistent');
-    }
+    const applier = await applyTwelveDeltas(vm, rnd, shadows, [3]);
     // An installation upgraded after delta 8: 1..8 were journaled one blob each, 9..12 in a segment.
     const journal = rig().points.journal;
     const deltas = await journaledDeltas(journal, { resourceGroup: 'rg', vm }, { bodies: true });
@@ -280,20 +295,7 @@ describe('recovery point content (real Azurite, shadow copies)', () => {
     const vm = uniqueName('vm');
     const rnd = prng(21);
     const shadows = [await rig().protect(vm)];
-    const applier = rig().newApplier(new SystemClock());
-    const cutDeps = { ...rig().points, clock: new SystemClock() };
-    for (let seq = 1; seq <= 12; seq++) {
-      const entries = randomEntries(rnd);
-      shadows.push(applyEntries(shadows[seq - 1]!, entries));
-      await applier.onDelta(
-        await rig().upload(makeDelta(vm, seq, entries, { first: seq * 10, last: seq * 10 })),
-      );
-      if (seq === 2 || seq === 5 || seq === 9) {
-        expect(await cutRecoveryPoint(cutDeps, 'rg', vm, 'CrashConsistent')).toMatchObject({
-          outcome: 'cut',
-        });
-      }
-    }
+    await applyTwelveDeltas(vm, rnd, shadows, [2, 5, 9]);
     const stale = await rig().points.catalog.list('rg', vm);
     expect(stale.map((p) => p.sequence)).toEqual([9, 5, 2]);
     await deletePoints(rig().points, [stale[1]!]);
