@@ -107,7 +107,13 @@ async function blobList(connectionString: string, container: string): Promise<un
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 404) throw err;
   }
-  return out;
+  // Azurite lists a blob's snapshots in no fixed order: once in CI it listed the same three in
+  // another order after requests that wrote nothing there. What is there is what counts.
+  const key = (b: unknown): string => {
+    const { name, snapshot } = b as { name: string; snapshot: string | null };
+    return `${name}\n${snapshot ?? ''}`;
+  };
+  return out.sort((a, b) => key(a).localeCompare(key(b)));
 }
 
 interface VmRow {
