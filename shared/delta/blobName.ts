@@ -9,7 +9,7 @@ export interface DeltaBlobName {
   sequence: number;
 }
 
-const SEQUENCE_DIGITS = 20;
+export const SEQUENCE_DIGITS = 20;
 const NAME = /^([^/]+)\/([^/]+)\/([0-9]+)\/([0-9]{20})\.delta$/;
 
 function invalidName(message: string, details: Record<string, unknown>): TidemarkError {

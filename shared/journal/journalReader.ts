@@ -7,19 +7,17 @@
  * in neither its segment nor the budget is looked for once as a legacy per-delta blob, so history
  * journaled before segments still replays.
  */
-import { type ContainerClient, RestError } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 
 import { deltaBlobName } from '../delta';
-import { SegmentCursor } from './segmentCursor';
+import { readLegacyDelta } from './legacy';
+import { SEGMENT_READ, SegmentCursor } from './segmentCursor';
 import { type JournalVm, segmentBlobName, segmentStart } from './segments';
 
 export interface JournalReaderOptions {
-  /**
-   * Bytes per ranged download of a segment (default 8 MiB). Above 4 MiB because Azurite MD5-hashes
-   * every ranged read of 4 MiB or less (Azure does not), which costs it half its read throughput.
-   */
+  /** Bytes per ranged download of a segment (default SEGMENT_READ's 8 MiB: segmentCursor.ts says why). */
   chunkBytes?: number;
-  /** Downloads of a segment in flight while streaming (default 4). */
+  /** Downloads of a segment in flight while streaming (default SEGMENT_READ's 4). */
   readAheadChunks?: number;
   /** Legacy per-delta blobs fetched ahead once one is found (default 8, as replay read them before). */
   legacyReadAhead?: number;
@@ -46,8 +44,8 @@ export class JournalReader {
     this.#container = container;
     this.#vm = { resourceGroup: vm.resourceGroup, vm: vm.vm, generation: vm.generation };
     this.#next = from;
-    this.#chunkBytes = options.chunkBytes ?? 8 * MiB;
-    this.#readAheadChunks = options.readAheadChunks ?? 4;
+    this.#chunkBytes = options.chunkBytes ?? SEGMENT_READ.chunkBytes;
+    this.#readAheadChunks = options.readAheadChunks ?? SEGMENT_READ.readAheadChunks;
     this.#legacyReadAhead = options.legacyReadAhead ?? 8;
     this.#budget = options.budgetBytes ?? 64 * MiB;
   }
@@ -143,12 +141,8 @@ export class JournalReader {
   }
 
   #fetchLegacy(sequence: number): Promise<Buffer | undefined> {
-    const blob = this.#container.getBlobClient(deltaBlobName({ ...this.#vm, sequence }));
-    const body = blob.downloadToBuffer().catch((err: unknown) => {
-      if (err instanceof RestError && err.statusCode === 404) return undefined;
-      throw err;
-    });
-    body.catch(() => undefined);
+    const body = readLegacyDelta(this.#container, deltaBlobName({ ...this.#vm, sequence }));
+    body.catch(() => undefined); // fetched ahead: a failure counts only when its turn comes
     return body;
   }
 }

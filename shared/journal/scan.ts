@@ -5,7 +5,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 
 import { deltaBlobPrefix } from '../delta';
-import { SegmentCursor } from './segmentCursor';
+import { readLegacyDelta } from './legacy';
+import { SEGMENT_READ, SegmentCursor } from './segmentCursor';
 import { type JournalBlob, parseJournalBlobName } from './segments';
 
 export interface JournaledDelta {
@@ -14,9 +15,6 @@ export interface JournaledDelta {
   /** Its bytes, when asked for. */
   body?: Buffer;
 }
-
-/** As JournalReader's: above Azurite's 4 MiB MD5 threshold. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** The journal's blobs under the VM (and generation), parsed, in name order (by first sequence). */
 export async function journalBlobs(
@@ -47,14 +45,11 @@ export async function journaledDeltas(
   };
   for (const blob of await journalBlobs(journal, vm)) {
     if (blob.kind === 'delta') {
-      const body = options.bodies ? await readLegacy(journal, blob.blobName) : undefined;
+      const body = options.bodies ? await readLegacyDelta(journal, blob.blobName) : undefined;
       if (!options.bodies || body) add({ generation: blob.generation, sequence: blob.sequence, body });
       continue;
     }
-    const cursor = new SegmentCursor(journal.getBlobClient(blob.blobName), blob.start, {
-      chunkBytes: CHUNK_BYTES,
-      readAheadChunks: 4,
-    });
+    const cursor = new SegmentCursor(journal.getBlobClient(blob.blobName), blob.start, SEGMENT_READ);
     try {
       for (;;) {
         const frame = await cursor.next(() => options.bodies === true);
@@ -66,13 +61,4 @@ export async function journaledDeltas(
     }
   }
   return [...found.values()].sort((a, b) => a.generation - b.generation || a.sequence - b.sequence);
-}
-
-async function readLegacy(journal: ContainerClient, blobName: string): Promise<Buffer | undefined> {
-  try {
-    return await journal.getBlobClient(blobName).downloadToBuffer();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-    throw err;
-  }
 }

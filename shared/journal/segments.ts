@@ -5,14 +5,13 @@
  * by their first sequence (docs/delta-format.md, "Journal segments").
  */
 import { deltaBlobPrefix, parseDeltaBlobName } from '../delta';
-import { parseDecimal } from '../delta/blobName';
+import { parseDecimal, SEQUENCE_DIGITS } from '../delta/blobName';
 import { isU64 } from '../delta/bytes';
 import { TidemarkError } from '../errors';
 
 /** Sequences per segment. */
 export const SEGMENT_DELTAS = 256;
 
-const SEQUENCE_DIGITS = 20;
 const NAME = /^([^/]+)\/([^/]+)\/([0-9]+)\/([0-9]{20})\.journal$/;
 
 export interface JournalVm {

@@ -16,7 +16,8 @@ import { BlobServiceClient, type ContainerClient, RestError } from '@azure/stora
 
 import { decodeDelta } from '../../../shared/delta';
 import { journalBlobs } from '../../../shared/journal';
-import { SegmentCursor } from '../../../shared/journal/segmentCursor';
+import { readLegacyDelta } from '../../../shared/journal/legacy';
+import { SEGMENT_READ, SegmentCursor } from '../../../shared/journal/segmentCursor';
 import { type ProtectedItem, TableProtectedItemStore } from '../../../shared/protectedItems';
 import { TableRecoveryPointCatalog } from '../../../shared/recoveryPoints/catalog';
 import type { RecoveryPoint } from '../../../shared/recoveryPoints/types';
@@ -95,19 +96,12 @@ export class VmVerifier {
     for (const blob of await journalBlobs(this.#journal, vm)) {
       if (blob.kind === 'delta') {
         if (this.deltas.get(blob.generation)?.has(blob.sequence)) continue;
-        let body: Buffer;
-        try {
-          body = await this.#journal.getBlobClient(blob.blobName).downloadToBuffer();
-        } catch (err) {
-          if (err instanceof RestError && err.statusCode === 404) continue; // pruned meanwhile
-          throw err;
-        }
-        this.#index(blob.generation, blob.sequence, body);
+        const body = await readLegacyDelta(this.#journal, blob.blobName);
+        if (body) this.#index(blob.generation, blob.sequence, body); // else pruned meanwhile
         continue;
       }
       const cursor = new SegmentCursor(this.#journal.getBlobClient(blob.blobName), blob.start, {
-        chunkBytes: 8 * 1024 * 1024,
-        readAheadChunks: 4,
+        ...SEGMENT_READ,
         from: this.#segmentRead.get(blob.blobName) ?? 0,
       });
       try {
